@@ -1,0 +1,234 @@
+"""`berth`: the sandbox engine from a terminal, shaped like `docker sandbox`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+from datetime import UTC, datetime
+from typing import Any, NoReturn
+
+from berth import __version__
+from berth.config import parse_agent_args, parse_request
+from berth.engine import Engine
+from berth.errors import BerthError, NotFound
+from berth.models import Sandbox
+from berth.workspace import resolve_workspace
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"berth: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="berth", description="Run coding agents in per-workspace Docker sandboxes.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    run = sub.add_parser("run", help="create or start the workspace's sandbox and run the agent in it",
+                         usage="berth run [OPTIONS] AGENT [AGENT-ARGS...]")
+    run.add_argument("-e", "--env", action="append", metavar="KEY=VALUE",
+                     help="environment variable for the sandbox (repeatable)")
+    run.add_argument("-v", "--volume", action="append", metavar="HOST:CONTAINER[:ro]",
+                     help="extra bind mount (repeatable)")
+    run.add_argument("--mount-docker-socket", action="store_true", default=None,
+                     help="mount the host's Docker socket (gives the agent control of the engine)")
+    run.add_argument("--credentials", metavar="MODE", help="sandbox (default), host or none")
+    run.add_argument("-t", "--template", metavar="IMAGE", help="template image")
+    run.add_argument("--name", help="container name")
+    run.add_argument("-d", "--detached", action="store_true",
+                     help="create or start the sandbox without running the agent")
+    run.add_argument("-q", "--quiet", action="store_true", help="print only the sandbox id")
+    run.add_argument("-w", "--workspace", default=None, help="workspace folder (default: .)")
+    run.add_argument("--recreate", action="store_true",
+                     help="apply settings that differ from the sandbox's by recreating it")
+    run.add_argument("agent", metavar="AGENT", help="claude or gemini")
+    run.add_argument("agent_args", nargs=argparse.REMAINDER, metavar="AGENT-ARGS")
+
+    ls = sub.add_parser("ls", help="list sandboxes")
+    ls.add_argument("-q", "--quiet", action="store_true", help="print only sandbox ids")
+
+    inspect = sub.add_parser("inspect", help="show sandboxes' details as a JSON array")
+    inspect.add_argument("ids", nargs="*", metavar="ID", help="sandbox ids or names")
+    inspect.add_argument("-w", "--workspace", help="the sandbox of this workspace")
+
+    rm = sub.add_parser("rm", help="remove sandboxes (never the workspace or credentials)")
+    rm.add_argument("ids", nargs="*", metavar="ID", help="sandbox ids or names")
+    rm.add_argument("-w", "--workspace", help="the sandbox of this workspace")
+
+    stop = sub.add_parser("stop", help="stop sandboxes")
+    stop.add_argument("ids", nargs="*", metavar="ID", help="sandbox ids or names (default: .)")
+    stop.add_argument("-w", "--workspace", help="the sandbox of this workspace")
+
+    ex = sub.add_parser("exec", help="run a command in the workspace's sandbox",
+                        usage="berth exec [-w DIR] COMMAND [ARG...]")
+    ex.add_argument("-w", "--workspace", help="workspace folder (default: .)")
+    ex.add_argument("argv", nargs=argparse.REMAINDER, metavar="COMMAND")
+
+    logs = sub.add_parser("logs", help="show the sandbox's logs")
+    logs.add_argument("-w", "--workspace", help="workspace folder (default: .)")
+    logs.add_argument("--tail", type=int, help="only the last N lines")
+
+    sub.add_parser("version", help="print Berth's version")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args, Engine())
+    except BerthError as exc:
+        print(f"berth: error: {exc.message}", file=sys.stderr)
+        return exc.exit_status
+    except KeyboardInterrupt:
+        return 130
+
+
+def _workspace(value: str | None) -> str:
+    return resolve_workspace(os.path.abspath(value or os.getcwd()))
+
+
+def cmd_run(args: argparse.Namespace, engine: Engine) -> int:
+    raw: dict[str, Any] = {"agent": args.agent}
+    for key, value in (("env", args.env), ("volumes", args.volume), ("template", args.template),
+                       ("credentials", args.credentials), ("name", args.name),
+                       ("mountDockerSocket", args.mount_docker_socket)):
+        if value is not None:
+            raw[key] = value
+    request = parse_request(raw)
+    agent_args = parse_agent_args(args.agent_args)
+    workspace = _workspace(args.workspace)
+    last = {"phase": ""}
+
+    def progress(phase: str, message: str) -> None:
+        if not args.quiet and (phase != last["phase"] or phase != "pulling"):
+            print(message, file=sys.stderr)
+        last["phase"] = phase
+
+    result = engine.run(workspace, request, agent_args, recreate=args.recreate, progress=progress)
+    for warning in result.warnings:
+        print(f"berth: warning: {warning}", file=sys.stderr)
+    if result.drift:
+        print("berth: warning: this sandbox was created with other settings, which were NOT "
+              "applied (use --recreate to apply them, or `berth rm` first):", file=sys.stderr)
+        for item in result.drift:
+            print(f"  {item['field']}: recorded {json.dumps(item['recorded'])}, "
+                  f"requested {json.dumps(item['requested'])}", file=sys.stderr)
+    if args.detached:
+        print(result.sandbox.id if args.quiet else
+              f"Sandbox {result.sandbox.id} ({result.sandbox.name}) is running for {workspace}")
+        return 0
+    argv = list(result.attach)
+    if not sys.stdin.isatty():
+        argv[argv.index("-it")] = "-i"  # docker refuses -t without a terminal
+    if shutil.which(argv[0]) is None:
+        raise NotFound(f"The docker CLI is not on PATH; the sandbox {result.sandbox.id} is running, "
+                       "attach with: " + " ".join(argv))
+    sys.stdout.flush()
+    os.execvp(argv[0], argv)
+
+
+def cmd_ls(args: argparse.Namespace, engine: Engine) -> int:
+    sandboxes = engine.list()
+    if args.quiet:
+        for s in sandboxes:
+            print(s.id)
+        return 0
+    rows = [("SANDBOX ID", "TEMPLATE", "NAME", "WORKSPACE", "STATUS", "CREATED")]
+    rows += [(s.id, s.template, s.name, s.workspace, s.status, _ago(s.created_at))
+             for s in sandboxes]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("   ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
+def _targets(args: argparse.Namespace, engine: Engine, default_to_cwd: bool) -> list[Sandbox]:
+    if args.ids:
+        return engine.resolve_refs(args.ids)
+    if args.workspace or default_to_cwd:
+        return [engine.require(_workspace(args.workspace))]
+    return []
+
+
+def cmd_inspect(args: argparse.Namespace, engine: Engine) -> int:
+    targets = _targets(args, engine, default_to_cwd=False)
+    if not targets and not args.ids:
+        print("berth: error: inspect needs at least one sandbox ID or name (or -w DIR)",
+              file=sys.stderr)
+        return 2
+    print(json.dumps([s.to_json_detailed() for s in targets], indent=2, ensure_ascii=False))
+    return 0
+
+
+def cmd_rm(args: argparse.Namespace, engine: Engine) -> int:
+    if args.workspace:
+        removed = engine.remove(workspace=_workspace(args.workspace))
+    elif args.ids:
+        removed = engine.remove(ids=args.ids)
+    else:
+        print("berth: error: rm needs at least one sandbox ID or name (or -w DIR)", file=sys.stderr)
+        return 2
+    for sandbox_id in removed:
+        print(sandbox_id)
+    return 0
+
+
+def cmd_stop(args: argparse.Namespace, engine: Engine) -> int:
+    for sandbox in _targets(args, engine, default_to_cwd=True):
+        print(engine.stop(sandbox.workspace).id)
+    return 0
+
+
+def cmd_exec(args: argparse.Namespace, engine: Engine) -> int:
+    argv = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
+    if not argv:
+        print("berth: error: exec needs a command to run", file=sys.stderr)
+        return 2
+    result = engine.exec(_workspace(args.workspace), argv)
+    sys.stdout.write(result.stdout)
+    sys.stderr.write(result.stderr)
+    return result.exit_code
+
+
+def cmd_logs(args: argparse.Namespace, engine: Engine) -> int:
+    sys.stdout.write(engine.logs(_workspace(args.workspace), args.tail))
+    return 0
+
+
+def cmd_version(args: argparse.Namespace, engine: Engine) -> int:
+    print(f"berth version {__version__}")
+    return 0
+
+
+COMMANDS = {
+    "run": cmd_run,
+    "ls": cmd_ls,
+    "inspect": cmd_inspect,
+    "rm": cmd_rm,
+    "stop": cmd_stop,
+    "exec": cmd_exec,
+    "logs": cmd_logs,
+    "version": cmd_version,
+}
+
+
+def _ago(iso: str) -> str:
+    try:
+        then = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return iso
+    seconds = int((datetime.now(UTC) - then).total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            n = seconds // size
+            return f"{n} {unit}{'s' if n != 1 else ''} ago"
+    return "just now" if seconds < 5 else f"{seconds} seconds ago"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,281 @@
+"""Sandbox configuration: parsing and validating what users ask for, and layering it.
+
+A request is what a caller explicitly asked for (CLI flags, editor settings, request params); fields it
+leaves out are not part of it. Only explicit fields are compared against a sandbox's recorded
+configuration, so `berth run claude` on an existing sandbox does not report drift for flags it never gave.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from berth.agents import DEFAULT_AGENT, get_agent
+from berth.errors import BadInput
+
+CREDENTIAL_MODES = ("sandbox", "host", "none")
+CONFIG_FIELDS = ("agent", "template", "env", "volumes", "mountDockerSocket", "credentials", "name")
+# Docker's own rule for container names.
+_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$")
+_ENV_KEY_RE = re.compile(r"^[^=\s\x00]+$")
+_IMAGE_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._/:@+-]{0,254}$")
+_VOLUME_MODES = {"ro": "ro", "readonly": "ro", "rw": "rw"}
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    """A sandbox's complete configuration, as recorded on its container at creation."""
+
+    agent: str = DEFAULT_AGENT
+    template: str = ""
+    env: tuple[str, ...] = ()
+    volumes: tuple[str, ...] = ()
+    mount_docker_socket: bool = False
+    credentials: str = "sandbox"
+    name: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "agent": self.agent,
+            "template": self.template,
+            "env": list(self.env),
+            "volumes": list(self.volumes),
+            "mountDockerSocket": self.mount_docker_socket,
+            "credentials": self.credentials,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], name: str | None = None) -> SandboxConfig:
+        return cls(
+            agent=str(data.get("agent", DEFAULT_AGENT)),
+            template=str(data.get("template", "")),
+            env=tuple(data.get("env", ())),
+            volumes=tuple(data.get("volumes", ())),
+            mount_docker_socket=bool(data.get("mountDockerSocket", False)),
+            credentials=str(data.get("credentials", "sandbox")),
+            name=name,
+        )
+
+    def env_dict(self) -> dict[str, str]:
+        return dict(item.split("=", 1) for item in self.env)
+
+
+@dataclass(frozen=True)
+class ConfigRequest:
+    """The configuration fields a caller explicitly asked for, validated, keyed by protocol name."""
+
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+    def over(self, base: ConfigRequest) -> ConfigRequest:
+        """This request layered over `base`: fields given here win."""
+        return ConfigRequest({**base.fields, **self.fields})
+
+    def resolve(self, recorded: SandboxConfig | None = None) -> SandboxConfig:
+        """The full configuration: requested fields over `recorded` (or the defaults)."""
+        f = self.fields
+        agent = f.get("agent", recorded.agent if recorded else DEFAULT_AGENT)
+        if "template" in f:
+            template = f["template"]
+        elif recorded and recorded.agent == agent:
+            template = recorded.template
+        else:
+            template = get_agent(agent).default_template
+        base = recorded or SandboxConfig()
+        return replace(
+            base,
+            agent=agent,
+            template=template,
+            env=f.get("env", base.env),
+            volumes=f.get("volumes", base.volumes),
+            mount_docker_socket=f.get("mountDockerSocket", base.mount_docker_socket),
+            credentials=f.get("credentials", base.credentials),
+            name=f.get("name", base.name),
+        )
+
+    def drift(self, recorded: SandboxConfig) -> list[dict[str, Any]]:
+        """Each explicitly requested field whose value differs from the recorded one."""
+        out = []
+        rec = recorded.to_json() | {"name": recorded.name}
+        for key in CONFIG_FIELDS:
+            if key not in self.fields:
+                continue
+            want, have = self.fields[key], rec[key]
+            if key == "env":
+                same = _env_map(want) == _env_map(have)
+            elif key == "volumes":
+                same = sorted(want) == sorted(have)
+            else:
+                same = want == have
+            if not same:
+                out.append({"field": key, "recorded": _jsonable(have), "requested": _jsonable(want)})
+        return out
+
+
+def _jsonable(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _env_map(items: Any) -> dict[str, str]:
+    return dict(item.split("=", 1) for item in items)
+
+
+def parse_env(items: Any, field_name: str = "env") -> tuple[str, ...]:
+    """Validate `KEY=VALUE` entries. Messages name the key, never the value: values may be secrets."""
+    if isinstance(items, Mapping):
+        items = [f"{k}={v}" for k, v in items.items()]
+    if not isinstance(items, (list, tuple)):
+        raise BadInput(f"'{field_name}' must be a list of KEY=VALUE strings, got {_kind(items)}.",
+                       field=field_name)
+    seen: set[str] = set()
+    out = []
+    for item in items:
+        if not isinstance(item, str):
+            raise BadInput(f"Each '{field_name}' entry must be a KEY=VALUE string, "
+                           f"got {_kind(item)}.", field=field_name)
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise BadInput(f"Environment entry {_short(item)!r} is not of the form KEY=VALUE.",
+                           field=field_name)
+        if not key:
+            raise BadInput("Environment entry has an empty variable name (it starts with '=').",
+                           field=field_name)
+        if not _ENV_KEY_RE.match(key):
+            raise BadInput(f"Environment variable name {_short(key)!r} contains white space or "
+                           "a NUL character.", field=field_name)
+        if "\x00" in value:
+            raise BadInput(f"The value of environment variable {key!r} contains a NUL character.",
+                           field=field_name)
+        if key in seen:
+            raise BadInput(f"Environment variable {key!r} is given twice.", field=field_name)
+        seen.add(key)
+        out.append(f"{key}={value}")
+    return tuple(out)
+
+
+def parse_volume(spec: Any) -> str:
+    """Validate `HOST:CONTAINER[:ro|:readonly|:rw]`; returns it normalised (`readonly` becomes `ro`)."""
+    if not isinstance(spec, str):
+        raise BadInput(f"A volume must be a HOST:CONTAINER[:ro] string, got {_kind(spec)}.",
+                       field="volumes")
+    if "\x00" in spec or "\n" in spec:
+        raise BadInput(f"Volume {_short(spec)!r} contains a NUL or newline character.",
+                       field="volumes", value=spec)
+    parts = spec.split(":")
+    if len(parts) not in (2, 3):
+        raise BadInput(
+            f"Volume {spec!r} is not of the form HOST:CONTAINER[:ro] "
+            "(paths containing ':' cannot be mounted).", field="volumes", value=spec)
+    host, container = parts[0], parts[1]
+    mode = _VOLUME_MODES.get(parts[2]) if len(parts) == 3 else "rw"
+    if mode is None:
+        raise BadInput(f"Volume {spec!r} has unknown mode {parts[2]!r}; use ro, readonly or rw.",
+                       field="volumes", value=spec)
+    if not host:
+        raise BadInput(f"Volume {spec!r} has an empty host path.", field="volumes", value=spec)
+    if not os.path.isabs(host):
+        raise BadInput(f"Volume host path {host!r} must be absolute.", field="volumes", value=spec)
+    if not os.path.exists(host):
+        raise BadInput(f"Volume host path {host!r} does not exist.", field="volumes", value=spec)
+    if not container or not container.startswith("/"):
+        raise BadInput(f"Volume container path {container!r} must be absolute.",
+                       field="volumes", value=spec)
+    if os.path.normpath(container) == "/":
+        raise BadInput(f"Volume {spec!r} cannot be mounted over the container's root.",
+                       field="volumes", value=spec)
+    host = os.path.normpath(host)
+    container = os.path.normpath(container)
+    return f"{host}:{container}:ro" if mode == "ro" else f"{host}:{container}"
+
+
+def parse_volumes(items: Any) -> tuple[str, ...]:
+    if not isinstance(items, (list, tuple)):
+        raise BadInput(f"'volumes' must be a list of HOST:CONTAINER[:ro] strings, "
+                       f"got {_kind(items)}.", field="volumes")
+    out = tuple(parse_volume(item) for item in items)
+    targets = [v.split(":")[1] for v in out]
+    for target in targets:
+        if targets.count(target) > 1:
+            raise BadInput(f"Container path {target!r} is the target of two volumes.",
+                           field="volumes")
+    return out
+
+
+def _parse_bool(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise BadInput(f"'{name}' must be true or false, got {value!r}.", field=name)
+    return value
+
+
+def _parse_str(value: Any, name: str, pattern: re.Pattern[str], what: str) -> str:
+    if not isinstance(value, str) or not pattern.match(value):
+        raise BadInput(f"'{name}' {_short(value)!r} is not a valid {what}.", field=name,
+                       value=value if isinstance(value, str) else None)
+    return value
+
+
+def _parse_credentials(value: Any) -> str:
+    if value not in CREDENTIAL_MODES:
+        raise BadInput(f"Unknown credentials mode {_short(value)!r}; expected one of: "
+                       f"{', '.join(CREDENTIAL_MODES)}.", field="credentials")
+    return str(value)
+
+
+def _parse_agent(value: Any) -> str:
+    return get_agent(value).name
+
+
+_PARSERS = {
+    "agent": _parse_agent,
+    "template": lambda v: _parse_str(v, "template", _IMAGE_RE, "image reference"),
+    "env": parse_env,
+    "volumes": parse_volumes,
+    "mountDockerSocket": lambda v: _parse_bool(v, "mountDockerSocket"),
+    "credentials": _parse_credentials,
+    "name": lambda v: _parse_str(v, "name", _NAME_RE, "container name"),
+}
+
+
+def parse_request(raw: Mapping[str, Any], *, strict: bool = True,
+                  ignore: tuple[str, ...] = ()) -> ConfigRequest:
+    """Validate the configuration fields in `raw`.
+
+    strict: any key that is not a configuration field (or in `ignore`) is an error, as for request
+    params. Settings pass strict=False: editors send every `berth.*` setting, known or not.
+    A null value means "not given", which is how editors send an unset setting.
+    """
+    if not isinstance(raw, Mapping):
+        raise BadInput(f"Parameters must be a JSON object, got {_kind(raw)}.")
+    fields: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in _PARSERS:
+            if value is None or (key in ("template", "name") and value == ""):
+                continue
+            fields[key] = _PARSERS[key](value)
+        elif strict and key not in ignore:
+            raise BadInput(f"Unknown parameter {_short(key)!r}.", field=str(key)[:80])
+    return ConfigRequest(fields)
+
+
+def parse_agent_args(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, (list, tuple)) or not all(isinstance(a, str) for a in value):
+        raise BadInput(f"'agentArgs' must be a list of strings, got {_kind(value)}.",
+                       field="agentArgs")
+    if any("\x00" in a for a in value):
+        raise BadInput("'agentArgs' contains a NUL character.", field="agentArgs")
+    return tuple(value)
+
+
+def _kind(value: Any) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
+             int: "a number", float: "a number", type(None): "null"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _short(value: Any, limit: int = 120) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"

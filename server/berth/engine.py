@@ -1,0 +1,459 @@
+"""Sandbox semantics over docker-py: one container per workspace, found by labels, never anything else.
+
+Both front ends (the stdio server and the CLI) are thin layers over this class. Every method is
+blocking; the server calls them from its own worker threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import threading
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from berth import __version__, labels
+from berth.agents import Agent, get_agent, missing_binary_message
+from berth.config import ConfigRequest, SandboxConfig
+from berth.container_setup import (
+    DOCKER_SOCKET,
+    HOST_CREDENTIALS_MOUNT,
+    IDLE_ENTRYPOINT,
+    SETUP_SCRIPT,
+)
+from berth.docker_client import DEFAULT_TIMEOUT, call, connect, translated
+from berth.errors import BadInput, BerthError, Conflict, EngineError, NotFound, TemplateProblem
+from berth.models import ExecResult, RunResult, Sandbox, Status, iso_time
+from berth.workspace import default_sandbox_name, workspace_key
+
+if TYPE_CHECKING:
+    import docker
+
+log = logging.getLogger(__name__)
+
+# Called with a phase (`pulling`, `creating`, `starting`) and a human message.
+Progress = Callable[[str, str], None]
+
+SOCKET_WARNING = (
+    "The Docker socket is mounted into this sandbox: the agent can control the host's Docker engine "
+    "(start privileged containers, read every container, image and volume), which is root-equivalent "
+    "access to this machine."
+)
+
+
+def _no_progress(phase: str, message: str) -> None:
+    pass
+
+
+class Engine:
+    def __init__(self, client: docker.APIClient | None = None,
+                 timeout: float = DEFAULT_TIMEOUT) -> None:
+        self._client = client
+        self._timeout = timeout
+        self._client_lock = threading.Lock()
+        self._locks_lock = threading.Lock()
+        self._workspace_locks: dict[str, threading.Lock] = {}
+
+    # -- connection ---------------------------------------------------------------------------
+
+    @property
+    def api(self) -> docker.APIClient:
+        if self._client is None:
+            with self._client_lock:
+                if self._client is None:
+                    self._client = connect(self._timeout)
+        return self._client
+
+    def ping(self) -> bool:
+        try:
+            return bool(self.api.ping())
+        except Exception:
+            return False
+
+    def _workspace_lock(self, workspace: str) -> threading.Lock:
+        with self._locks_lock:
+            return self._workspace_locks.setdefault(workspace, threading.Lock())
+
+    # -- lookup -------------------------------------------------------------------------------
+
+    def _summaries(self, filters: dict[str, Any]) -> list[dict[str, Any]]:
+        return call("Listing sandboxes", self.api.containers, all=True, filters=filters)
+
+    def list(self) -> list[Sandbox]:
+        sandboxes = [_sandbox(s) for s in self._summaries(labels.marker_filter())]
+        return sorted((s for s in sandboxes if s), key=lambda s: s.created_at)
+
+    def find(self, workspace: str) -> Sandbox | None:
+        found = [s for s in map(_sandbox, self._summaries(
+            labels.workspace_filter(workspace_key(workspace)))) if s and s.workspace == workspace]
+        if not found:
+            return None
+        # Only a crash or an outside `docker` command can leave two; the running, newest one wins.
+        return max(found, key=lambda s: (s.status == "running", s.created_at))
+
+    def resolve_refs(self, refs: Iterable[str]) -> list[Sandbox]:
+        """Berth sandboxes by id (or unique id prefix) or name; every ref is checked before any is used."""
+        everything = self.list()
+        out: list[Sandbox] = []
+        for ref in refs:
+            if not isinstance(ref, str) or not ref.strip():
+                raise BadInput(f"Sandbox id or name must be a non-empty string, got {ref!r}.",
+                               field="ids")
+            ref = ref.strip().lstrip("/")
+            matches = [s for s in everything if s.name == ref] or [
+                s for s in everything if s.full_id.startswith(ref)]
+            if not matches:
+                raise NotFound(f"No Berth sandbox has the id or name {ref!r}.", value=ref)
+            if len(matches) > 1:
+                raise BadInput(f"Sandbox id {ref!r} is ambiguous: it matches "
+                               f"{', '.join(s.id for s in matches)}.", field="ids", value=ref)
+            if matches[0] not in out:
+                out.append(matches[0])
+        return out
+
+    def require(self, workspace: str) -> Sandbox:
+        sandbox = self.find(workspace)
+        if sandbox is None:
+            raise NotFound(f"The workspace {workspace} has no sandbox; run one first.",
+                           value=workspace)
+        return sandbox
+
+    def status(self, workspace: str, request: ConfigRequest | None = None) -> Status:
+        sandbox = self.find(workspace)
+        if sandbox is None:
+            return Status(workspace=workspace, state="absent")
+        drift = request.drift(sandbox.config) if request else []
+        return Status(workspace=workspace, state=sandbox.state, sandbox=sandbox, drift=drift)
+
+    # -- run / create -------------------------------------------------------------------------
+
+    def run(self, workspace: str, request: ConfigRequest, agent_args: Iterable[str] = (), *,
+            recreate: bool = False, progress: Progress = _no_progress) -> RunResult:
+        """Create the workspace's sandbox if it has none, start it if stopped; never run the agent.
+
+        The result carries the argv that attaches the agent interactively. A request that differs
+        from the recorded configuration leaves the sandbox as it is and reports the drift, unless
+        `recreate` asks to apply it.
+        """
+        agent_args = tuple(agent_args)
+        with self._workspace_lock(workspace):
+            existing = self.find(workspace)
+            if existing is not None and recreate:
+                config = request.resolve(existing.config)
+                self._ensure_image(config.template, progress)
+                self._remove_container(existing)
+                existing = None
+            else:
+                config = request.resolve(existing.config if existing else None)
+            created = False
+            if existing is None:
+                existing, created = self._create(workspace, config, progress)
+            elif existing.status != "running":
+                existing = self._start(existing, progress, first_start=existing.status == "created")
+            drift = [] if created else request.drift(existing.config)
+            warnings = [SOCKET_WARNING] if existing.config.mount_docker_socket else []
+            return RunResult(sandbox=existing, drift=drift,
+                             attach=self.attach_argv(existing, agent_args),
+                             shell=self.shell_argv(existing), created=created, warnings=warnings)
+
+    def _create(self, workspace: str, config: SandboxConfig,
+                progress: Progress) -> tuple[Sandbox, bool]:
+        agent = get_agent(config.agent)
+        image = self._ensure_image(config.template, progress)
+        user = _image_user(image)
+        name = config.name or default_sandbox_name(agent.name, workspace)
+        progress("creating", f"Creating sandbox {name} from {config.template}")
+        api = self.api
+        from docker.errors import APIError
+
+        conflict = False
+        with translated(f"Creating sandbox from {config.template}"):
+            try:
+                created = api.create_container(
+                    image=config.template,
+                    name=name,
+                    entrypoint=IDLE_ENTRYPOINT,
+                    user="0",
+                    working_dir=workspace,
+                    environment=list(config.env) + _git_identity_env(),
+                    labels=labels.sandbox_labels(workspace, workspace_key(workspace), config, user,
+                                                 __version__),
+                    host_config=api.create_host_config(
+                        mounts=self._mounts(workspace, config, agent),
+                        privileged=False,
+                    ),
+                    detach=True,
+                )
+            except APIError as exc:
+                if exc.status_code != 409:
+                    raise
+                conflict = True
+        if conflict:
+            return self._adopt_after_conflict(workspace, name, progress), False
+        summary = self._summaries({"id": [created["Id"]]})
+        sandbox = _sandbox(summary[0]) if summary else None
+        if sandbox is None:
+            raise EngineError(f"Sandbox {name} vanished right after it was created.")
+        try:
+            return self._start(sandbox, progress, first_start=True), True
+        except BaseException:
+            self._discard(sandbox)
+            raise
+
+    def _adopt_after_conflict(self, workspace: str, name: str, progress: Progress) -> Sandbox:
+        """Another window or the CLI created this workspace's sandbox at the same moment: use it."""
+        other = self.find(workspace)
+        if other is None:
+            raise Conflict(
+                f"The container name {name!r} is already used by a container that is not this "
+                "workspace's sandbox; choose another name.", field="name", value=name)
+        if other.status == "running":
+            return other
+        return self._start(other, progress, first_start=other.status == "created")
+
+    def _start(self, sandbox: Sandbox, progress: Progress, *, first_start: bool) -> Sandbox:
+        progress("starting", f"Starting sandbox {sandbox.name}")
+        try:
+            with translated(f"Starting sandbox {sandbox.name}"):
+                self.api.start(sandbox.full_id)
+        except EngineError as exc:
+            raise self._start_failure(sandbox, exc) from None
+        if first_start:
+            self._setup(sandbox)
+        return self._refreshed(sandbox)
+
+    def _start_failure(self, sandbox: Sandbox, exc: EngineError) -> BerthError:
+        text = exc.message
+        if "exec format error" in text:
+            return TemplateProblem(
+                f"The template {sandbox.template} is built for another CPU architecture than the "
+                "Docker engine's and cannot run here.", value=sandbox.template)
+        if '"/bin/sh"' in text and "no such file" in text:
+            return TemplateProblem(missing_binary_message(get_agent(sandbox.agent)),
+                                   value=sandbox.template)
+        return exc
+
+    def _setup(self, sandbox: Sandbox) -> None:
+        agent = get_agent(sandbox.agent)
+        config = sandbox.config
+        cred = agent.credentials_mount if config.credentials == "sandbox" else ""
+        hostcred = HOST_CREDENTIALS_MOUNT if config.credentials == "host" else ""
+        result = self._exec(sandbox, ["/bin/sh", "-c", SETUP_SCRIPT, "berth-setup", sandbox.user,
+                                      agent.config_dir, cred, hostcred, agent.binary], user="0")
+        if result.exit_code != 0:
+            if result.exit_code == 127 or result.exit_code == 126:
+                raise TemplateProblem(missing_binary_message(agent), value=sandbox.template)
+            raise TemplateProblem(
+                f"Setting up the sandbox failed (exit {result.exit_code}): "
+                f"{(result.stderr or result.stdout).strip()[:300]}", value=sandbox.template)
+
+    def _ensure_image(self, template: str, progress: Progress) -> dict[str, Any]:
+        import docker.errors
+
+        api = self.api
+        with translated(f"Looking up template {template}"):
+            try:
+                return api.inspect_image(template)
+            except docker.errors.NotFound:
+                pass
+        progress("pulling", f"Pulling template {template}")
+        from docker.utils import parse_repository_tag
+
+        repo, tag = parse_repository_tag(template)
+        try:
+            with translated(f"Pulling template {template}"):
+                for line in api.pull(repo, tag=tag or "latest", stream=True, decode=True):
+                    if "error" in line:
+                        raise TemplateProblem(line["error"])
+                    if "status" in line:
+                        progress("pulling", f"{template}: {line['status']} {line.get('progress', '')}"
+                                 .rstrip())
+                return api.inspect_image(template)
+        except (TemplateProblem, EngineError, NotFound) as exc:
+            raise TemplateProblem(
+                f"The template image {template!r} is not on this engine and could not be pulled: "
+                f"{exc.message}", value=template) from None
+
+    def _mounts(self, workspace: str, config: SandboxConfig, agent: Agent) -> list[Any]:
+        from docker.types import Mount
+
+        mounts = [Mount(target=workspace, source=workspace, type="bind", read_only=False)]
+        for spec in config.volumes:
+            host, target, *mode = spec.split(":")
+            mounts.append(Mount(target=target, source=host, type="bind", read_only=mode == ["ro"]))
+        if config.mount_docker_socket:
+            log.warning("%s (%s)", SOCKET_WARNING, workspace)
+            mounts.append(Mount(target=DOCKER_SOCKET, source=DOCKER_SOCKET, type="bind"))
+        if config.credentials == "sandbox":
+            mounts.append(Mount(target=agent.credentials_mount, source=agent.credentials_volume,
+                                type="volume"))
+        elif config.credentials == "host":
+            home = os.path.expanduser("~")
+            for item in (".gitconfig", ".ssh"):
+                if os.path.exists(os.path.join(home, item)):
+                    mounts.append(Mount(target=f"{HOST_CREDENTIALS_MOUNT}/{item}",
+                                        source=os.path.join(home, item), type="bind",
+                                        read_only=True))
+        return mounts
+
+    # -- stop / remove ------------------------------------------------------------------------
+
+    def stop(self, workspace: str) -> Sandbox:
+        with self._workspace_lock(workspace):
+            sandbox = self.require(workspace)
+            if sandbox.status in ("running", "restarting", "paused"):
+                call(f"Stopping sandbox {sandbox.name}", self.api.stop, sandbox.full_id, timeout=10)
+            return self._refreshed(sandbox)
+
+    def remove(self, *, workspace: str | None = None, ids: Iterable[str] | None = None,
+               everything: bool = False) -> list[str]:
+        if everything:
+            targets = self.list()
+        elif ids is not None:
+            targets = self.resolve_refs(ids)
+        elif workspace is not None:
+            with self._workspace_lock(workspace):
+                sandbox = self.require(workspace)
+                self._remove_container(sandbox)
+                return [sandbox.id]
+        else:
+            raise BadInput("Say which sandboxes to remove: a workspace, ids, or all.")
+        removed = []
+        for sandbox in targets:
+            with self._workspace_lock(sandbox.workspace):
+                if self._remove_container(sandbox):
+                    removed.append(sandbox.id)
+        return removed
+
+    def _remove_container(self, sandbox: Sandbox) -> bool:
+        """Remove one Berth container; named volumes (the credentials) and bind mounts stay."""
+        if not labels.is_berth(sandbox.labels):
+            raise Conflict(f"Container {sandbox.name} is not a Berth sandbox; it was left alone.")
+        import docker.errors
+
+        try:
+            with translated(f"Removing sandbox {sandbox.name}"):
+                try:
+                    self.api.remove_container(sandbox.full_id, force=True, v=True)
+                except docker.errors.NotFound:
+                    return False
+                except docker.errors.APIError as exc:
+                    if exc.status_code == 409 and "already in progress" in str(exc):
+                        return True
+                    raise
+        except NotFound:
+            return False
+        return True
+
+    def _discard(self, sandbox: Sandbox) -> None:
+        try:
+            self._remove_container(sandbox)
+        except BerthError as exc:
+            log.error("Could not remove the half-made sandbox %s: %s", sandbox.name, exc.message)
+
+    # -- inspect / exec / logs ----------------------------------------------------------------
+
+    def inspect(self, *, workspace: str | None = None,
+                ids: Iterable[str] | None = None) -> list[Sandbox]:
+        if ids is not None:
+            return self.resolve_refs(ids)
+        if workspace is not None:
+            return [self.require(workspace)]
+        raise BadInput("Say which sandboxes to inspect: a workspace or ids.")
+
+    def exec(self, workspace: str, argv: list[str]) -> ExecResult:
+        sandbox = self.require(workspace)
+        if sandbox.status != "running":
+            raise Conflict(f"The sandbox {sandbox.name} is {sandbox.status}, not running; "
+                           "run it first.", value=sandbox.status)
+        return self._exec(sandbox, argv, user=sandbox.user or None)
+
+    def _exec(self, sandbox: Sandbox, argv: list[str], user: str | None) -> ExecResult:
+        api = self.api
+        with translated(f"Running a command in sandbox {sandbox.name}"):
+            exec_id = api.exec_create(sandbox.full_id, argv, user=user or "",
+                                      workdir=sandbox.workspace)["Id"]
+            out, err = api.exec_start(exec_id, demux=True)
+            code = api.exec_inspect(exec_id).get("ExitCode")
+        return ExecResult(
+            exit_code=code if isinstance(code, int) else -1,
+            stdout=(out or b"").decode("utf-8", "replace"),
+            stderr=(err or b"").decode("utf-8", "replace"),
+        )
+
+    def logs(self, workspace: str, tail: int | None = None) -> str:
+        sandbox = self.require(workspace)
+        raw = call(f"Reading the logs of sandbox {sandbox.name}", self.api.logs, sandbox.full_id,
+                   stdout=True, stderr=True, tail="all" if tail is None else tail)
+        return raw.decode("utf-8", "replace")
+
+    # -- argv for attaching interactively -----------------------------------------------------
+
+    def attach_argv(self, sandbox: Sandbox, agent_args: Iterable[str] = ()) -> list[str]:
+        agent = get_agent(sandbox.agent)
+        return [*self._exec_prefix(sandbox), agent.binary, *agent.default_args, *agent_args]
+
+    def shell_argv(self, sandbox: Sandbox) -> list[str]:
+        return [*self._exec_prefix(sandbox), "/bin/sh", "-c",
+                'exec "$(command -v bash || command -v sh)" -l']
+
+    def _exec_prefix(self, sandbox: Sandbox) -> list[str]:
+        # The docker CLI finds the engine the way Berth does, except for an explicit DOCKER_HOST.
+        host = os.environ.get("DOCKER_HOST")
+        argv = ["docker", *(["-H", host] if host else []), "exec", "-it"]
+        if sandbox.user:
+            argv += ["-u", sandbox.user]
+        return [*argv, "-w", sandbox.workspace, sandbox.full_id[:12]]
+
+    def _refreshed(self, sandbox: Sandbox) -> Sandbox:
+        summary = self._summaries({"id": [sandbox.full_id]})
+        fresh = _sandbox(summary[0]) if summary else None
+        if fresh is None:
+            raise NotFound(f"The sandbox {sandbox.name} was removed while Berth was using it.")
+        return fresh
+
+
+def _sandbox(summary: dict[str, Any]) -> Sandbox | None:
+    """A Sandbox from the engine's container list entry, or None for anything not Berth's."""
+    lab = summary.get("Labels") or {}
+    if not labels.is_berth(lab) or not lab.get(labels.WORKSPACE):
+        return None
+    names = summary.get("Names") or []
+    name = names[0].lstrip("/") if names else summary["Id"][:12]
+    return Sandbox(
+        id=summary["Id"][:12],
+        full_id=summary["Id"],
+        name=name,
+        workspace=lab[labels.WORKSPACE],
+        agent=lab.get(labels.AGENT, ""),
+        template=lab.get(labels.TEMPLATE, summary.get("Image", "")),
+        status=summary.get("State", "unknown"),
+        created_at=iso_time(summary.get("Created", 0)),
+        user=lab.get(labels.USER, ""),
+        config=labels.recorded_config(lab, name),
+        labels=dict(lab),
+    )
+
+
+def _image_user(image: dict[str, Any]) -> str:
+    """The template's non-root user (its USER), or '' to run as root."""
+    user = ((image.get("Config") or {}).get("User") or "").strip()
+    if user.split(":")[0] in ("", "root", "0"):
+        return ""
+    return user
+
+
+def _git_identity_env() -> list[str]:
+    """The host's git identity, so the agent's commits carry the user's name."""
+    env = []
+    for key, names in (("user.name", ("GIT_AUTHOR_NAME", "GIT_COMMITTER_NAME")),
+                       ("user.email", ("GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL"))):
+        try:
+            value = subprocess.run(["git", "config", "--get", key], capture_output=True, text=True,
+                                   timeout=5, check=False).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return []
+        if value:
+            env += [f"{name}={value}" for name in names]
+    return env

@@ -1,0 +1,61 @@
+"""Berth's label scheme: the only place a sandbox's state is kept, on its container.
+
+Every container Berth creates carries MARKER; nothing without it is ever touched. Sandboxes are found by
+the workspace key (a hash of the real path), which is safe in engine label filters whatever characters
+the path holds; the path itself is recorded beside it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from berth.config import SandboxConfig
+
+PREFIX = "dev.berth."
+MARKER = PREFIX + "sandbox"
+WORKSPACE = PREFIX + "workspace"
+WORKSPACE_KEY = PREFIX + "workspace-key"
+AGENT = PREFIX + "agent"
+TEMPLATE = PREFIX + "template"
+CONFIG = PREFIX + "config"
+USER = PREFIX + "user"
+VERSION = PREFIX + "version"
+
+
+def sandbox_labels(workspace: str, key: str, config: SandboxConfig, user: str,
+                   version: str) -> dict[str, str]:
+    return {
+        MARKER: "true",
+        WORKSPACE: workspace,
+        WORKSPACE_KEY: key,
+        AGENT: config.agent,
+        TEMPLATE: config.template,
+        CONFIG: json.dumps(config.to_json(), sort_keys=True, separators=(",", ":")),
+        USER: user,
+        VERSION: version,
+    }
+
+
+def marker_filter(*extra: str) -> dict[str, list[str]]:
+    return {"label": [f"{MARKER}=true", *extra]}
+
+
+def workspace_filter(key: str) -> dict[str, list[str]]:
+    return marker_filter(f"{WORKSPACE_KEY}={key}")
+
+
+def is_berth(labels: dict[str, str] | None) -> bool:
+    return bool(labels) and labels.get(MARKER) == "true"
+
+
+def recorded_config(labels: dict[str, str], name: str | None) -> SandboxConfig:
+    try:
+        data: Any = json.loads(labels.get(CONFIG, "{}"))
+    except ValueError:
+        data = {}
+    if not isinstance(data, dict):
+        data = {}
+    data.setdefault("agent", labels.get(AGENT, "claude"))
+    data.setdefault("template", labels.get(TEMPLATE, ""))
+    return SandboxConfig.from_json(data, name=name)

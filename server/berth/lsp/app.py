@@ -1,0 +1,187 @@
+"""The server object, its lifecycle (folders, settings, auto-start, event watcher) and `main`."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import os
+import re
+import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import default_converter
+
+from berth import __version__
+from berth.engine import Engine
+from berth.errors import BadInput, BerthError
+from berth.lsp import lifecycle, requests
+from berth.lsp.folders import Folders
+from berth.lsp.status import StatusPublisher
+
+log = logging.getLogger("berth.server")
+T = TypeVar("T")
+
+# A message larger than this is drained without being held in memory, and answered with an error.
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+TOO_LARGE_METHOD = "$/berth/messageTooLarge"
+
+
+class BerthRpcError(JsonRpcException):
+    """A BerthError as a JSON-RPC error: its own code, its message, and {kind, field?, value?}."""
+
+    def __init__(self, error: BerthError) -> None:
+        super().__init__(message=error.message, code=error.code, data=error.to_data())
+
+
+class BerthServer(LanguageServer):
+    def __init__(self, engine: Engine | None = None) -> None:
+        super().__init__("berth-server", __version__, converter_factory=_converter)
+        self.engine = engine or Engine()
+        # Engine calls block; they run here, never on pygls's own pool, which reads stdin.
+        self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="berth-engine")
+        self.folders = Folders()
+        self.status = StatusPublisher(self)
+        self.watcher: Any = None
+
+    async def in_worker(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.pool, functools.partial(fn, *args, **kwargs))
+
+    async def answer(self, handler: requests.Handler, params: dict[str, Any]) -> Any:
+        try:
+            return await handler(self, params)
+        except BerthError as exc:
+            raise BerthRpcError(exc) from None
+        except JsonRpcException:
+            raise
+        except Exception as exc:
+            log.exception("Unexpected failure in %s", getattr(handler, "__name__", handler))
+            raise JsonRpcException(
+                message=f"berth-server hit an unexpected {type(exc).__name__}; see its log.",
+                code=-32603, data={"kind": "internal"}) from None
+
+    def warn(self, message: str) -> None:
+        log.warning("%s", message)
+        self.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning,
+                                                         message=message))
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        # Errors already answered to their request are the client's to show, not a pop-up of ours.
+        if isinstance(error, BerthRpcError):
+            return
+        super().report_server_error(error, source)
+
+    def _start_io_async(self, stdin: Any = None, stdout: Any = None) -> None:
+        super()._start_io_async(_CappedStdin(stdin or sys.stdin.buffer), stdout)
+
+
+class _CappedStdin:
+    """stdin for pygls's reader: an oversized body is skipped in chunks instead of read whole."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def readline(self, *args: Any) -> bytes:
+        return self._stream.readline(*args)
+
+    def read(self, n: int = -1) -> bytes:
+        if n <= MAX_MESSAGE_BYTES:
+            return self._stream.read(n)
+        head = self._stream.read(min(n, 65536))
+        left = n - len(head)
+        while left > 0:
+            chunk = self._stream.read(min(left, 1 << 20))
+            if not chunk:
+                break
+            left -= len(chunk)
+        match = re.search(rb'"id"\s*:\s*(-?\d+|"(?:[^"\\]|\\.)*")', head)
+        ident = match.group(1).decode("utf-8", "replace") if match else "null"
+        return (f'{{"jsonrpc":"2.0","id":{ident},"method":"{TOO_LARGE_METHOD}",'
+                f'"params":{{"size":{n}}}}}').encode()
+
+
+def _converter() -> Any:
+    """pygls's converter, but params of Berth's own methods stay the dicts the client sent."""
+    from pygls.protocol import JsonRPCNotification, JsonRPCRequestMessage
+
+    converter = default_converter()
+    base_request = converter.get_structure_hook(JsonRPCRequestMessage)
+    base_notification = converter.get_structure_hook(JsonRPCNotification)
+
+    def keep_params(base: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+        def hook(obj: dict[str, Any], cls: Any) -> Any:
+            method = obj.get("method", "")
+            if isinstance(method, str) and (method.startswith("sandbox/")
+                                            or method == TOO_LARGE_METHOD):
+                return cls(**obj)
+            return base(obj, cls)
+        return hook
+
+    converter.register_structure_hook(JsonRPCRequestMessage, keep_params(base_request))
+    converter.register_structure_hook(JsonRPCNotification, keep_params(base_notification))
+    return converter
+
+
+def create_server(engine: Engine | None = None) -> BerthServer:
+    server = BerthServer(engine)
+    requests.register(server)
+    lifecycle.register(server)
+
+    @server.feature(TOO_LARGE_METHOD)
+    async def too_large(ls: BerthServer, params: Any) -> Any:
+        size = params.get("size") if isinstance(params, dict) else "?"
+        raise BerthRpcError(BadInput(
+            f"Message of {size} bytes refused: the limit is {MAX_MESSAGE_BYTES} bytes."))
+
+    return server
+
+
+def _configure_logging() -> None:
+    level = os.environ.get("BERTH_LOG_LEVEL", "INFO").upper()
+    logging.basicConfig(stream=sys.stderr, level=getattr(logging, level, logging.INFO),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # pygls logs whole messages at debug level, and they may carry environment values (secrets).
+    logging.getLogger("pygls").setLevel(logging.WARNING)
+    logging.getLogger("pygls.protocol.json_rpc").addFilter(_DropAnsweredErrors())
+    logging.getLogger("docker").setLevel(logging.WARNING)
+    logging.getLogger("urllib3").setLevel(logging.WARNING)
+
+
+class _DropAnsweredErrors(logging.Filter):
+    """pygls logs every error it answers with a traceback; Berth's own are expected, not crashes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, BerthRpcError)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] in ("--version", "-V"):
+        print(f"berth-server {__version__}")
+        return 0
+    if args and args[0] in ("--help", "-h"):
+        print("usage: berth-server [--version]\n\nSpeaks the protocol in protocol.md on stdin/stdout;"
+              " logs to stderr (BERTH_LOG_LEVEL=DEBUG|INFO|WARNING).")
+        return 0
+    if args:
+        print(f"berth-server: unknown argument {args[0]!r}; try --help", file=sys.stderr)
+        return 2
+    _configure_logging()
+    server = create_server()
+    try:
+        server.start_io()
+    finally:
+        lifecycle.stop_watcher(server)
+        server.pool.shutdown(wait=False, cancel_futures=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""Initialize, folders, settings, auto-start, and the event watcher that keeps statuses live."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+
+from berth.errors import BerthError
+from berth.lsp.folders import Folder
+from berth.lsp.params import plain
+from berth.watcher import EventWatcher
+
+if TYPE_CHECKING:
+    from berth.lsp.app import BerthServer
+
+log = logging.getLogger(__name__)
+
+
+def register(server: BerthServer) -> None:
+    @server.feature(types.INITIALIZE)
+    def initialize(ls: BerthServer, params: types.InitializeParams) -> None:
+        options = plain(params.initialization_options)
+        ls.folders.set_global(options.get("berth") if isinstance(options, dict) else None)
+        if ls.folders.global_settings.error:
+            log.warning("%s", ls.folders.global_settings.error)
+        for folder in params.workspace_folders or []:
+            ls.folders.add(folder.uri)
+        if not params.workspace_folders and (params.root_uri or params.root_path):
+            ls.folders.add(params.root_uri or params.root_path or "")
+
+    @server.feature(types.INITIALIZED)
+    async def initialized(ls: BerthServer, params: types.InitializedParams) -> None:
+        await _pull_settings(ls, list(ls.folders))
+        start_watcher(ls)
+        await ls.status.refresh_all()
+        await asyncio.gather(*(_auto_start(ls, f) for f in ls.folders))
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+    async def folders_changed(ls: BerthServer,
+                              params: types.DidChangeWorkspaceFoldersParams) -> None:
+        for gone in params.event.removed:
+            ls.folders.remove(gone.uri)
+        added = [f for f in (ls.folders.add(a.uri) for a in params.event.added) if f]
+        await _pull_settings(ls, added)
+        await asyncio.gather(*(ls.status.refresh(f.path) for f in added))
+        await asyncio.gather(*(_auto_start(ls, f) for f in added))
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def configuration_changed(ls: BerthServer,
+                                    params: types.DidChangeConfigurationParams) -> None:
+        settings = plain(params.settings)
+        if not _supports_configuration(ls) and isinstance(settings, dict) and "berth" in settings:
+            # Push-style clients send the settings themselves.
+            ls.folders.set_global(settings["berth"])
+            for folder in ls.folders:
+                ls.folders.apply(folder, None)
+        else:
+            await _pull_settings(ls, list(ls.folders))
+        await ls.status.refresh_all()
+
+    @server.feature(types.SHUTDOWN)
+    def shutdown(ls: BerthServer, params: Any) -> None:
+        stop_watcher(ls)
+
+
+def _supports_configuration(ls: BerthServer) -> bool:
+    caps = ls.client_capabilities
+    return bool(caps and caps.workspace and caps.workspace.configuration)
+
+
+async def _pull_settings(ls: BerthServer, folders: list[Folder]) -> None:
+    """Each folder's `berth` section from workspace/configuration, when the client offers it."""
+    if not folders or not _supports_configuration(ls):
+        return
+    items = [types.ConfigurationItem(scope_uri=f.uri if f.uri.startswith("file:") else None,
+                                     section="berth") for f in folders]
+    try:
+        results = await asyncio.wait_for(
+            ls.workspace_configuration_async(types.ConfigurationParams(items=items)), 10)
+    except Exception as exc:  # a client that cannot answer keeps the initializationOptions
+        log.warning("workspace/configuration failed: %s", exc)
+        return
+    for folder, raw in zip(folders, results or [], strict=False):
+        ls.folders.apply(folder, plain(raw))
+        if folder.settings_error:
+            ls.warn(folder.settings_error)
+
+
+async def _auto_start(ls: BerthServer, folder: Folder) -> None:
+    mode = folder.auto_start
+    if mode == "never":
+        return
+    last = ls.status.last(folder.path) or {}
+    if mode == "existing" and last.get("state") not in ("stopped",):
+        return  # nothing to start: absent stays absent, running stays running
+    if mode == "always" and last.get("state") in ("running", "unavailable"):
+        return
+    from berth.lsp.requests import ProgressReporter
+
+    try:
+        async with ProgressReporter(ls, "Berth: starting sandbox", folder.path) as progress:
+            result = await ls.in_worker(ls.engine.run, folder.path, folder.settings, (),
+                                        progress=progress)
+        for warning in result.warnings:
+            ls.warn(warning)
+    except BerthError as exc:
+        ls.warn(f"Berth could not start the sandbox for {folder.path}: {exc.message}")
+    finally:
+        await ls.status.refresh(folder.path)
+
+
+def start_watcher(ls: BerthServer) -> None:
+    if ls.watcher is not None:
+        return
+    loop = asyncio.get_running_loop()
+
+    def on_change(workspace: str, event: dict[str, Any]) -> None:
+        loop.call_soon_threadsafe(lambda: loop.create_task(ls.status.refresh(workspace)))
+
+    def on_availability(available: bool) -> None:
+        def apply() -> None:
+            ls.status.engine_available = available
+            if available:
+                loop.create_task(ls.status.refresh_all())
+            else:
+                from berth.docker_client import unavailable
+
+                ls.status.set_unavailable(unavailable().message)
+        loop.call_soon_threadsafe(apply)
+
+    ls.watcher = EventWatcher(on_change, on_availability)
+    ls.watcher.start()
+
+
+def stop_watcher(ls: BerthServer) -> None:
+    if ls.watcher is not None:
+        ls.watcher.stop()
+        ls.watcher = None
+
+

@@ -1,0 +1,112 @@
+"""What the engine hands back to its front ends, with the camelCase JSON form protocol.md documents."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from berth.config import SandboxConfig
+
+STATES = ("absent", "creating", "starting", "running", "stopping", "stopped", "removing", "error",
+          "unavailable")
+
+# Engine container states -> Berth's status states.
+_ENGINE_STATE = {
+    "running": "running",
+    "created": "stopped",
+    "exited": "stopped",
+    "paused": "stopped",
+    "restarting": "starting",
+    "removing": "removing",
+    "dead": "error",
+}
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    id: str
+    full_id: str
+    name: str
+    workspace: str
+    agent: str
+    template: str
+    status: str  # the engine's own state: running, exited, created, ...
+    created_at: str
+    user: str
+    config: SandboxConfig
+    labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def state(self) -> str:
+        return _ENGINE_STATE.get(self.status, "error")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "workspace": self.workspace,
+            "agent": self.agent,
+            "template": self.template,
+            "status": self.status,
+            "createdAt": self.created_at,
+        }
+
+    def to_json_detailed(self) -> dict[str, Any]:
+        return {**self.to_json(), "config": self.config.to_json(), "labels": dict(self.labels)}
+
+
+@dataclass(frozen=True)
+class Status:
+    workspace: str
+    state: str
+    sandbox: Sandbox | None = None
+    drift: list[dict[str, Any]] = field(default_factory=list)
+    message: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "workspace": self.workspace,
+            "state": self.state,
+            "sandbox": self.sandbox.to_json() if self.sandbox else None,
+            "drift": self.drift,
+        }
+        if self.message:
+            out["message"] = self.message
+        return out
+
+
+@dataclass(frozen=True)
+class RunResult:
+    sandbox: Sandbox
+    drift: list[dict[str, Any]]
+    attach: list[str]
+    shell: list[str]
+    created: bool
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **self.sandbox.to_json(),
+            "drift": self.drift,
+            "attach": {"argv": self.attach},
+            "shell": {"argv": self.shell},
+            "created": self.created,
+            "warnings": self.warnings,
+        }
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"exitCode": self.exit_code, "stdout": self.stdout, "stderr": self.stderr}
+
+
+def iso_time(epoch: int | float | str) -> str:
+    if isinstance(epoch, str):
+        return epoch
+    return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
