@@ -20,6 +20,8 @@ GEMINI = "berth-test/gemini:1"
 PLAIN = "berth-test/plain:1"
 CLAUDE_WITH_CONFIG = "berth-test/claude-config:1"
 MARKER = "dev.berth.sandbox=true"
+# Workspaces belong to an ordinary host user, as on a developer's machine (CI runs as root).
+HOST_UID = 1234
 
 
 @pytest.fixture(scope="session")
@@ -52,9 +54,10 @@ def make_workspace(tmp_path, docker_api, templates):
     """Workspace folders under tmp_path; their sandboxes are removed afterwards."""
     made: list[str] = []
 
-    def make(name: str = "ws") -> str:
+    def make(name: str = "ws", owner: int = HOST_UID) -> str:
         path = tmp_path / f"{name}-{uuid.uuid4().hex[:6]}"
         path.mkdir(parents=True)
+        os.chown(path, owner, owner)
         real = os.path.realpath(path)
         made.append(real)
         return real

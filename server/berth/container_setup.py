@@ -10,19 +10,41 @@ from __future__ import annotations
 IDLE_ENTRYPOINT = ["/bin/sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 86400 & wait $!; done"]
 
 # $1 user (name, uid or name:group)  $2 agent's config dir in home  $3 credentials volume mount or ''
-# $4 host credentials mount or ''  $5 agent binary.  Exit 127 when the agent's binary is missing.
+# $4 host credentials mount or ''  $5 agent binary  $6 $7 uid and gid owning the workspace on the host.
+# Exit 127 when the agent's binary is missing.
 SETUP_SCRIPT = r"""
-u="${1%%:*}"; cfg="$2"; cred="$3"; hostcred="$4"; bin="$5"
+u="${1%%:*}"; cfg="$2"; cred="$3"; hostcred="$4"; bin="$5"; wuid="$6"; wgid="$7"
 home=$(awk -F: -v u="$u" '$1==u || $3==u {print $6; exit}' /etc/passwd 2>/dev/null)
 [ -n "$home" ] || home=/root
+# Give the agent user the uid/gid that owns the workspace, as dev containers do, so that it can write
+# the workspace and what it writes belongs to the host user. Only a named user, never onto root or onto
+# a uid another user of the template already has.
+if [ -n "$u" ] && [ "$u" != root ] && [ "$wuid" != 0 ] && grep -q "^$u:" /etc/passwd; then
+  cur=$(id -u "$u" 2>/dev/null)
+  if [ -n "$cur" ] && [ "$cur" != "$wuid" ] && ! awk -F: -v id="$wuid" '$3==id{f=1} END{exit !f}' /etc/passwd; then
+    g=$(id -gn "$u" 2>/dev/null)
+    awk -F: -v OFS=: -v u="$u" -v uid="$wuid" -v gid="$wgid" '$1==u{$3=uid;$4=gid}1' /etc/passwd > /etc/passwd.berth \
+      && cat /etc/passwd.berth > /etc/passwd; rm -f /etc/passwd.berth
+    if [ -n "$g" ] && ! awk -F: -v id="$wgid" '$3==id{f=1} END{exit !f}' /etc/group; then
+      awk -F: -v OFS=: -v g="$g" -v gid="$wgid" '$1==g{$3=gid}1' /etc/group > /etc/group.berth \
+        && cat /etc/group.berth > /etc/group; rm -f /etc/group.berth
+    fi
+    [ -d "$home" ] && chown -R "$wuid:$wgid" "$home" 2>/dev/null
+  fi
+fi
 owner="$(id -u "$u" 2>/dev/null || echo 0):$(id -g "$u" 2>/dev/null || echo 0)"
 if [ -n "$cred" ] && [ -d "$cred" ]; then
   # A fresh named volume is root-owned: the agent user must be able to write its login there.
   chown "$owner" "$cred" 2>/dev/null
   if [ -d "$home/$cfg" ] && [ ! -L "$home/$cfg" ]; then
-    # The template's own agent config seeds the volume but never overwrites a stored login.
-    cp -a -n "$home/$cfg/." "$cred/" 2>/dev/null
-    rm -rf "$home/$cfg"
+    # The template's own agent config seeds the volume but never overwrites a stored login; the
+    # template's copy goes only once everything in it is in the volume.
+    copied=yes
+    for f in "$home/$cfg"/* "$home/$cfg"/.[!.]* "$home/$cfg"/..?*; do
+      [ -e "$f" ] || [ -L "$f" ] || continue
+      [ -e "$cred/${f##*/}" ] || cp -a "$f" "$cred/" || copied=no
+    done
+    [ "$copied" = yes ] && rm -rf "$home/$cfg"
   fi
   if [ ! -e "$home/$cfg" ] && [ -d "$home" ]; then
     ln -s "$cred" "$home/$cfg" && chown -h "$owner" "$home/$cfg" 2>/dev/null

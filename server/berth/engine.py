@@ -41,6 +41,11 @@ SOCKET_WARNING = (
     "access to this machine."
 )
 
+ROOT_WORKSPACE_WARNING = (
+    "The workspace is owned by root, so the sandbox's non-root agent user cannot write to it. "
+    "Berth never changes your files' ownership: open a folder your own user owns."
+)
+
 
 def _no_progress(phase: str, message: str) -> None:
     pass
@@ -153,6 +158,8 @@ class Engine:
                 existing = self._start(existing, progress, first_start=existing.status == "created")
             drift = [] if created else request.drift(existing.config)
             warnings = [SOCKET_WARNING] if existing.config.mount_docker_socket else []
+            if existing.user and os.stat(workspace).st_uid == 0:
+                warnings.append(ROOT_WORKSPACE_WARNING)
             return RunResult(sandbox=existing, drift=drift,
                              attach=self.attach_argv(existing, agent_args),
                              shell=self.shell_argv(existing), created=created, warnings=warnings)
@@ -239,8 +246,10 @@ class Engine:
         config = sandbox.config
         cred = agent.credentials_mount if config.credentials == "sandbox" else ""
         hostcred = HOST_CREDENTIALS_MOUNT if config.credentials == "host" else ""
+        owner = os.stat(sandbox.workspace)
         result = self._exec(sandbox, ["/bin/sh", "-c", SETUP_SCRIPT, "berth-setup", sandbox.user,
-                                      agent.config_dir, cred, hostcred, agent.binary], user="0")
+                                      agent.config_dir, cred, hostcred, agent.binary,
+                                      str(owner.st_uid), str(owner.st_gid)], user="0")
         if result.exit_code != 0:
             if result.exit_code == 127 or result.exit_code == 126:
                 raise TemplateProblem(missing_binary_message(agent), value=sandbox.template)
