@@ -271,7 +271,7 @@ class Engine:
 
         repo, tag = parse_repository_tag(template)
         try:
-            with translated(f"Pulling template {template}"):
+            with translated("Pull failed"):
                 for line in api.pull(repo, tag=tag or "latest", stream=True, decode=True):
                     if "error" in line:
                         raise TemplateProblem(line["error"])

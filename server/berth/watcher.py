@@ -74,6 +74,8 @@ class EventWatcher:
                     workspace = attrs.get(labels.WORKSPACE)
                     if workspace:
                         self._on_change(workspace, event)
+                if self._stop.is_set():
+                    return
                 log.info("Docker event stream ended; reconnecting")
             except Exception as exc:
                 if self._stop.is_set():

@@ -9,7 +9,10 @@ busybox=$(command -v busybox || true)
 [ -n "$busybox" ] || { echo "busybox-static is required (apt-get install busybox-static)" >&2; exit 1; }
 cp "$busybox" "$ctx/busybox"
 cp "$here/Dockerfile" "$here/fake-agent" "$ctx/"
-build() { DOCKER_BUILDKIT=0 docker build -q "$@" "$ctx" 2>&1 >/dev/null | grep -v -e DEPRECATED -e "legacy builder" -e buildx -e "^ *$" >&2 || true; }
+build() {
+  # The legacy builder needs no BuildKit; its deprecation notice is noise, its errors are not.
+  if ! docker build -q "$@" "$ctx" >"$ctx/build.log" 2>&1; then cat "$ctx/build.log" >&2; exit 1; fi
+}
 build -t berth-test/claude:1 --build-arg AGENTS=claude
 build -t berth-test/gemini:1 --build-arg AGENTS=gemini
 build -t berth-test/both:1 --build-arg "AGENTS=claude gemini"

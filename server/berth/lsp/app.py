@@ -30,6 +30,7 @@ T = TypeVar("T")
 # A message larger than this is drained without being held in memory, and answered with an error.
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 TOO_LARGE_METHOD = "$/berth/messageTooLarge"
+SETTINGS_WAIT = 10.0
 
 
 class BerthRpcError(JsonRpcException):
@@ -48,12 +49,28 @@ class BerthServer(LanguageServer):
         self.folders = Folders()
         self.status = StatusPublisher(self)
         self.watcher: Any = None
+        # Set once the folders' settings are pulled after `initialized`; requests that arrive
+        # earlier (editors send them at once) wait for it, or they would run on defaults.
+        self._settings_ready: asyncio.Event | None = None
+
+    @property
+    def settings_ready(self) -> asyncio.Event:
+        if self._settings_ready is None:
+            self._settings_ready = asyncio.Event()
+        return self._settings_ready
 
     async def in_worker(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.pool, functools.partial(fn, *args, **kwargs))
 
     async def answer(self, handler: requests.Handler, params: dict[str, Any]) -> Any:
+        try:
+            if not self.settings_ready.is_set():
+                await asyncio.wait_for(self.settings_ready.wait(), SETTINGS_WAIT)
+        except TimeoutError:
+            log.warning("No settings %ss after initialize; answering with what is known",
+                        SETTINGS_WAIT)
+            self.settings_ready.set()
         try:
             return await handler(self, params)
         except BerthError as exc:

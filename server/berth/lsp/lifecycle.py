@@ -33,7 +33,10 @@ def register(server: BerthServer) -> None:
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: BerthServer, params: types.InitializedParams) -> None:
-        await _pull_settings(ls, list(ls.folders))
+        try:
+            await _pull_settings(ls, list(ls.folders))
+        finally:
+            ls.settings_ready.set()
         start_watcher(ls)
         await ls.status.refresh_all()
         await asyncio.gather(*(_auto_start(ls, f) for f in ls.folders))
