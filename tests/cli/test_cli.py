@@ -1,0 +1,170 @@
+"""The `berth` command as a terminal user runs it, against the real engine."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import CLAUDE, GEMINI, PLAIN, sandboxes_of
+
+BERTH = [sys.executable, "-m", "berth.cli"]
+
+
+def berth(*args: str, cwd: str | None = None, input: str | None = None):
+    return subprocess.run([*BERTH, *args], cwd=cwd, input=input, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_version():
+    out = berth("version")
+    assert out.returncode == 0 and out.stdout == "berth version 0.1.0\n"
+
+
+def test_run_detached_then_ls_inspect_stop_rm(workspace, docker_api):
+    created = berth("run", "-d", "-t", CLAUDE, "-e", "K=v", claude := "claude", cwd=workspace)
+    assert created.returncode == 0, created.stderr
+    [container] = sandboxes_of(docker_api, workspace)
+    short = container["Id"][:12]
+    assert short in created.stdout and workspace in created.stdout
+    assert "Creating sandbox" in created.stderr
+
+    quiet = berth("run", "-d", "-q", claude, cwd=workspace)
+    assert quiet.stdout == short + "\n" and quiet.stderr == ""
+
+    listing = berth("ls").stdout.splitlines()
+    assert listing[0].split() == ["SANDBOX", "ID", "TEMPLATE", "NAME", "WORKSPACE", "STATUS",
+                                  "CREATED"]
+    row = next(line for line in listing if line.startswith(short))
+    assert CLAUDE in row and workspace in row and "running" in row
+    assert short in berth("ls", "-q").stdout.split()
+
+    details = json.loads(berth("inspect", short).stdout)
+    assert details[0]["config"]["env"] == ["K=v"] and details[0]["workspace"] == workspace
+    by_name = json.loads(berth("inspect", container["Names"][0][1:]).stdout)
+    assert by_name == details
+
+    assert berth("stop", cwd=workspace).stdout == short + "\n"
+    assert docker_api.inspect_container(short)["State"]["Running"] is False
+    removed = berth("rm", short)
+    assert removed.returncode == 0 and removed.stdout == short + "\n"
+    assert sandboxes_of(docker_api, workspace) == []
+
+
+def test_rm_of_ls_q_removes_all_and_nothing_else(make_workspace, docker_api):
+    a, b = make_workspace("a"), make_workspace("b")
+    assert berth("run", "-d", "-t", CLAUDE, "claude", cwd=a).returncode == 0
+    assert berth("run", "-d", "-t", GEMINI, "gemini", cwd=b).returncode == 0
+    bystander = docker_api.create_container(CLAUDE, command=["true"])
+    try:
+        ids = berth("ls", "-q").stdout.split()
+        out = subprocess.run(f"{' '.join(BERTH)} rm $({' '.join(BERTH)} ls -q)", shell=True,
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        assert sorted(out.stdout.split()) == sorted(ids)
+        assert berth("ls", "-q").stdout == ""
+        assert docker_api.inspect_container(bystander["Id"])
+    finally:
+        docker_api.remove_container(bystander["Id"], force=True)
+
+
+def test_drift_is_reported_not_applied(workspace):
+    berth("run", "-d", "-t", CLAUDE, "-e", "A=1", "claude", cwd=workspace)
+    again = berth("run", "-d", "-e", "A=2", "claude", cwd=workspace)
+    assert again.returncode == 0
+    assert "NOT applied" in again.stderr and 'env: recorded ["A=1"], requested ["A=2"]' in again.stderr
+    assert berth("exec", "sh", "-c", "echo $A", cwd=workspace).stdout == "1\n"
+    recreated = berth("run", "-d", "--recreate", "-e", "A=2", "claude", cwd=workspace)
+    assert recreated.returncode == 0 and "NOT applied" not in recreated.stderr
+    assert berth("exec", "sh", "-c", "echo $A", cwd=workspace).stdout == "2\n"
+
+
+def test_agent_runs_interactively_with_a_tty(workspace):
+    assert berth("run", "-d", "-t", CLAUDE, "claude", cwd=workspace).returncode == 0
+    pid, fd = pty.fork()
+    if pid == 0:  # the child is the user's terminal session
+        os.chdir(workspace)
+        os.execvp(sys.executable, [*BERTH, "run", "claude", "-c", "--verbose"])
+    output = b""
+
+    def read_until(text: bytes) -> None:
+        nonlocal output
+        while text not in output:
+            ready, _, _ = select.select([fd], [], [], 30)
+            assert ready, f"timed out waiting for {text!r}; got {output!r}"
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            output += chunk
+
+    read_until(b"tty: yes")
+    os.write(fd, b"hello agent\r")
+    read_until(b"agent heard: hello agent")
+    os.write(fd, b"exit\r")
+    read_until(b"fake-agent done")
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    text = output.decode()
+    assert f"fake-agent claude as agent in {workspace}" in text
+    assert "args: --dangerously-skip-permissions -c --verbose" in text
+
+
+def test_agent_without_a_tty_reads_stdin(workspace):
+    out = berth("run", "-t", CLAUDE, "claude", cwd=workspace, input="one\nexit\n")
+    assert out.returncode == 0, out.stderr
+    assert "tty: no" in out.stdout and "agent heard: one" in out.stdout
+
+
+@pytest.mark.parametrize("args, status, message", [
+    (["-v", "relative:/x"], 2, "Volume host path 'relative' must be absolute."),
+    (["-v", "/tmp"], 2, "is not of the form HOST:CONTAINER[:ro]"),
+    (["-v", "/tmp:/x:rwx"], 2, "unknown mode 'rwx'"),
+    (["-e", "=oops"], 2, "empty variable name"),
+    (["--credentials", "all"], 2, "Unknown credentials mode 'all'"),
+    (["-t", PLAIN], 5, "The claude binary was not found in the sandbox; please check this is "
+                       "the correct sandbox for this agent."),
+    (["-t", "berth-test/absent:9"], 5, "berth-test/absent:9"),
+])
+def test_bad_input_is_one_clear_line_and_leaves_nothing(workspace, docker_api, args, status,
+                                                         message):
+    out = berth("run", "-d", *args, "claude", cwd=workspace)
+    assert out.returncode == status
+    assert message in out.stderr
+    # Progress lines may come first; the error is the last line, and there is no traceback.
+    assert "Traceback" not in out.stderr
+    assert out.stderr.splitlines()[-1].startswith("berth: error: ")
+    assert sandboxes_of(docker_api, workspace) == []
+
+
+def test_unknown_agent_and_missing_workspace(tmp_path):
+    out = berth("run", "-d", "codex")
+    assert out.returncode == 2 and "Unknown agent 'codex'" in out.stderr
+    missing = berth("run", "-d", "-w", str(tmp_path / "gone"), "claude")
+    assert missing.returncode == 2 and "Workspace folder does not exist" in missing.stderr
+    unknown = berth("rm", "no-such-sandbox")
+    assert unknown.returncode == 3 and "no-such-sandbox" in unknown.stderr
+
+
+def test_gemini_runs_without_claudes_flags(workspace):
+    berth("run", "-d", "-t", GEMINI, "gemini", cwd=workspace)
+    out = berth("run", "-t", GEMINI, "gemini", "--yolo", cwd=workspace, input="exit\n")
+    assert "fake-agent gemini" in out.stdout and "args: --yolo\n" in out.stdout
+
+
+def test_same_sandbox_from_the_cli_and_the_server_labels(workspace, docker_api):
+    berth("run", "-d", "-t", CLAUDE, "claude", cwd=workspace)
+    [container] = sandboxes_of(docker_api, workspace)
+    from berth.engine import Engine
+
+    assert Engine().find(workspace).full_id == container["Id"]
+    Path(workspace, "note.txt").write_text("x")
+    assert berth("exec", "cat", "note.txt", cwd=workspace).stdout == "x"
+    assert berth("logs", "--tail", "5", cwd=workspace).returncode == 0
