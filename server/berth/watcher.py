@@ -7,6 +7,7 @@ answering, the watcher reports it unavailable and waits for it to come back.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -40,10 +41,9 @@ class EventWatcher:
         self._stop.set()
         stream = self._stream
         if stream is not None:
-            try:
+            # Closing a broken stream may raise; it is being dropped anyway.
+            with contextlib.suppress(Exception):
                 stream.close()
-            except Exception:  # closing a broken stream may raise; it is being dropped anyway
-                pass
 
     def _set_available(self, available: bool) -> None:
         if self._available != available:

@@ -7,11 +7,10 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import CLAUDE, CLAUDE_WITH_CONFIG, GEMINI, HOST_UID, MARKER, PLAIN, sandboxes_of
-
 from berth.config import parse_request
 from berth.engine import ROOT_WORKSPACE_WARNING, SOCKET_WARNING, Engine
 from berth.errors import BadInput, Conflict, NotFound, TemplateProblem
+from conftest import CLAUDE, CLAUDE_WITH_CONFIG, GEMINI, HOST_UID, MARKER, PLAIN, sandboxes_of
 
 
 @pytest.fixture

@@ -77,7 +77,8 @@ class Session:
         except TimeoutError:
             seen = [(s["state"], s.get("message")) for s in self.statuses if
                     s["workspace"] == workspace]
-            raise AssertionError(f"no matching status for {workspace} in {timeout}s; saw {seen}")
+            raise AssertionError(
+                f"no matching status for {workspace} in {timeout}s; saw {seen}") from None
 
     async def request(self, method: str, params: dict[str, Any] | None = None) -> Any:
         return await self.client.protocol.send_request_async(method, params or {})

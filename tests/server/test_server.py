@@ -6,11 +6,10 @@ import json
 import subprocess
 
 import pytest
+from berth.lsp.requests import COMMANDS
 from conftest import CLAUDE, PLAIN, sandboxes_of
 from lsp_harness import start_session, stop_session, uri
 from lsprotocol import types
-
-from berth.lsp.requests import COMMANDS
 
 TEMPLATE = {"template": CLAUDE}
 

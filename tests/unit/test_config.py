@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from berth.config import ConfigRequest, SandboxConfig, parse_env, parse_request, parse_volume
 from berth.errors import BadInput
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from berth.errors import BadInput
 from berth.workspace import default_sandbox_name, resolve_workspace, workspace_key
 

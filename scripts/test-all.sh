@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Sets everything up (Docker engine, .venv, test templates, Node and VS Code for the editor tests)
+# and runs every test: lint, unit, engine, server, CLI, reliability, then the VS Code extension.
+# Any failing step fails the whole run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+start=$(date +%s)
+
+BERTH_TEST_DEPS=1 bash scripts/setup.sh
+
+say "ruff"
+.venv/bin/ruff check server tests bench
+
+say "Building the offline test templates"
+bash tests/images/build.sh
+
+# pytest exits 5 when it collected nothing: with `set -e` that fails the run, as it must.
+say "Python tests (unit, engine, server, CLI, reliability)"
+.venv/bin/pytest -p no:cacheprovider -q -m "not engine_restart" \
+  tests/unit tests/engine tests/server tests/cli tests/reliability
+
+say "Engine-restart tests (they stop and restart dockerd, so they run last and alone)"
+.venv/bin/pytest -p no:cacheprovider -q -m engine_restart tests/reliability
+
+say "VS Code extension: unit tests, package, end-to-end in code-server"
+bash scripts/ci-editor.sh
+
+say "All tests passed in $(( $(date +%s) - start )) s"
