@@ -9,6 +9,17 @@ start=$(date +%s)
 
 BERTH_TEST_DEPS=1 bash scripts/setup.sh
 
+# Other editors' built-in LSP clients, to prove the protocol works beyond VS Code.
+missing=()
+command -v nvim >/dev/null 2>&1 || missing+=(neovim)
+command -v emacs >/dev/null 2>&1 || missing+=(emacs-nox)
+[ -f /usr/share/emacs/site-lisp/elpa/eglot-1.9/eglot.el ] || missing+=(elpa-eglot)
+if [ ${#missing[@]} -gt 0 ]; then
+  say "Installing ${missing[*]} from Debian"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }
+fi
+
 say "ruff"
 .venv/bin/ruff check server tests bench
 
@@ -16,9 +27,9 @@ say "Building the offline test templates"
 bash tests/images/build.sh
 
 # pytest exits 5 when it collected nothing: with `set -e` that fails the run, as it must.
-say "Python tests (unit, engine, server, CLI, reliability)"
+say "Python tests (unit, engine, server, CLI, Neovim and Emacs clients, reliability)"
 .venv/bin/pytest -p no:cacheprovider -q -m "not engine_restart" \
-  tests/unit tests/engine tests/server tests/cli tests/reliability
+  tests/unit tests/engine tests/server tests/cli tests/editors tests/reliability
 
 say "Engine-restart tests (they stop and restart dockerd, so they run last and alone)"
 .venv/bin/pytest -p no:cacheprovider -q -m engine_restart tests/reliability

@@ -22,6 +22,16 @@ T = TypeVar("T")
 DEFAULT_TIMEOUT = 30.0
 
 
+def engine_timeout() -> float:
+    """DEFAULT_TIMEOUT, or BERTH_ENGINE_TIMEOUT seconds when set to a sane number (tests lower it to
+    see a stuck engine call fail fast); anything else falls back to the default."""
+    try:
+        value = float(os.environ.get("BERTH_ENGINE_TIMEOUT", ""))
+    except ValueError:
+        return DEFAULT_TIMEOUT
+    return value if 0.5 <= value <= 3600 else DEFAULT_TIMEOUT
+
+
 def docker_host() -> str | None:
     """The engine address the docker CLI would use: DOCKER_HOST, else the current context's."""
     host = os.environ.get("DOCKER_HOST")
@@ -36,7 +46,7 @@ def docker_host() -> str | None:
         return None
 
 
-def connect(timeout: float = DEFAULT_TIMEOUT) -> docker.APIClient:
+def connect(timeout: float | None = None) -> docker.APIClient:
     import docker
     from docker.utils import kwargs_from_env
 
@@ -45,7 +55,7 @@ def connect(timeout: float = DEFAULT_TIMEOUT) -> docker.APIClient:
     if host and "base_url" not in kwargs:
         kwargs["base_url"] = host
     try:
-        return docker.APIClient(version="auto", timeout=timeout, **kwargs)
+        return docker.APIClient(version="auto", timeout=timeout or engine_timeout(), **kwargs)
     except Exception as exc:
         raise unavailable(exc) from None
 

@@ -22,7 +22,7 @@ from berth.container_setup import (
     IDLE_ENTRYPOINT,
     SETUP_SCRIPT,
 )
-from berth.docker_client import DEFAULT_TIMEOUT, call, connect, translated
+from berth.docker_client import call, connect, translated
 from berth.errors import BadInput, BerthError, Conflict, EngineError, NotFound, TemplateProblem
 from berth.models import ExecResult, RunResult, Sandbox, Status, iso_time
 from berth.workspace import default_sandbox_name, workspace_key
@@ -53,7 +53,7 @@ def _no_progress(phase: str, message: str) -> None:
 
 class Engine:
     def __init__(self, client: docker.APIClient | None = None,
-                 timeout: float = DEFAULT_TIMEOUT) -> None:
+                 timeout: float | None = None) -> None:
         self._client = client
         self._timeout = timeout
         self._client_lock = threading.Lock()

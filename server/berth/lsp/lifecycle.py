@@ -77,6 +77,8 @@ def _supports_configuration(ls: BerthServer) -> bool:
 async def _pull_settings(ls: BerthServer, folders: list[Folder]) -> None:
     """Each folder's `berth` section from workspace/configuration, when the client offers it."""
     if not folders or not _supports_configuration(ls):
+        log.debug("Not pulling settings: %d folder(s), client supports configuration: %s",
+                  len(folders), _supports_configuration(ls))
         return
     items = [types.ConfigurationItem(scope_uri=f.uri if f.uri.startswith("file:") else None,
                                      section="berth") for f in folders]
@@ -86,6 +88,10 @@ async def _pull_settings(ls: BerthServer, folders: list[Folder]) -> None:
     except Exception as exc:  # a client that cannot answer keeps the initializationOptions
         log.warning("workspace/configuration failed: %s", exc)
         return
+    # Keys only: setting values (env) may be secrets.
+    log.debug("Settings pulled for %d folder(s): %s", len(folders),
+              [sorted(plain(r)) if isinstance(plain(r), dict) else type(r).__name__
+               for r in results or []])
     for folder, raw in zip(folders, results or [], strict=False):
         ls.folders.apply(folder, plain(raw))
         if folder.settings_error:
