@@ -41,6 +41,9 @@ SOCKET_WARNING = (
     "access to this machine."
 )
 
+# How long a user's command in the sandbox may run (`exec`).
+COMMAND_TIMEOUT = 3600.0
+
 ROOT_WORKSPACE_WARNING = (
     "The workspace is owned by root, so the sandbox's non-root agent user cannot write to it. "
     "Berth never changes your files' ownership: open a folder your own user owns."
@@ -56,6 +59,7 @@ class Engine:
                  timeout: float | None = None) -> None:
         self._client = client
         self._timeout = timeout
+        self._command_client: docker.APIClient | None = None
         self._client_lock = threading.Lock()
         self._locks_lock = threading.Lock()
         self._workspace_locks: dict[str, threading.Lock] = {}
@@ -69,6 +73,16 @@ class Engine:
                 if self._client is None:
                     self._client = connect(self._timeout)
         return self._client
+
+    @property
+    def command_api(self) -> docker.APIClient:
+        """A client for a user's own commands (`exec`), which may rightly run for minutes; the
+        engine timeout would cut them off. Only that request waits: each runs on its own thread."""
+        if self._command_client is None:
+            with self._client_lock:
+                if self._command_client is None:
+                    self._command_client = connect(COMMAND_TIMEOUT)
+        return self._command_client
 
     def ping(self) -> bool:
         try:
@@ -223,7 +237,10 @@ class Engine:
         progress("starting", f"Starting sandbox {sandbox.name}")
         try:
             with translated(f"Starting sandbox {sandbox.name}"):
-                self.api.start(sandbox.full_id)
+                if sandbox.status == "paused":  # `docker pause` from outside; start would refuse
+                    self.api.unpause(sandbox.full_id)
+                else:
+                    self.api.start(sandbox.full_id)
         except EngineError as exc:
             raise self._start_failure(sandbox, exc) from None
         if first_start:
@@ -376,14 +393,15 @@ class Engine:
         if sandbox.status != "running":
             raise Conflict(f"The sandbox {sandbox.name} is {sandbox.status}, not running; "
                            "run it first.", value=sandbox.status)
-        return self._exec(sandbox, argv, user=sandbox.user or None)
+        return self._exec(sandbox, argv, user=sandbox.user or None, long=True)
 
-    def _exec(self, sandbox: Sandbox, argv: list[str], user: str | None) -> ExecResult:
+    def _exec(self, sandbox: Sandbox, argv: list[str], user: str | None,
+              long: bool = False) -> ExecResult:
         api = self.api
         with translated(f"Running a command in sandbox {sandbox.name}"):
             exec_id = api.exec_create(sandbox.full_id, argv, user=user or "",
                                       workdir=sandbox.workspace)["Id"]
-            out, err = api.exec_start(exec_id, demux=True)
+            out, err = (self.command_api if long else api).exec_start(exec_id, demux=True)
             code = api.exec_inspect(exec_id).get("ExitCode")
         return ExecResult(
             exit_code=code if isinstance(code, int) else -1,

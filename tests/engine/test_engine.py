@@ -321,3 +321,13 @@ def test_only_berth_labelled_containers_are_listed(engine, docker_api, workspace
     everything = docker_api.containers(all=True, filters={"label": [MARKER]})
     assert {c["Id"][:12] for c in everything} >= {s.id for s in engine.list()}
     assert all(s.labels["dev.berth.sandbox"] == "true" for s in engine.list())
+
+
+def test_run_unpauses_a_sandbox_paused_from_outside(engine, workspace, docker_api):
+    created = run(engine, workspace)
+    docker_api.pause(created.sandbox.full_id)
+    assert engine.find(workspace).status == "paused"
+    again = run(engine, workspace)
+    assert again.sandbox.full_id == created.sandbox.full_id
+    assert again.sandbox.status == "running"
+    assert sh(engine, workspace, "echo alive").stdout == "alive\n"
