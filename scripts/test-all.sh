@@ -21,7 +21,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 say "ruff"
-.venv/bin/ruff check server tests bench
+.venv/bin/ruff check
 
 say "Building the offline test templates"
 bash tests/images/build.sh
