@@ -242,15 +242,16 @@ def test_exec_separates_exit_code_stdout_and_stderr(engine, workspace):
 def test_list_inspect_and_remove_by_id_and_name(engine, make_workspace):
     a, b = make_workspace("a"), make_workspace("b")
     ra = run(engine, a, env=["X=1"])
-    rb = engine.run(b, parse_request({"template": GEMINI, "agent": "gemini", "name": "my-box"}))
+    box = "my-box-" + os.urandom(3).hex()  # unique: other suites may share the engine
+    rb = engine.run(b, parse_request({"template": GEMINI, "agent": "gemini", "name": box}))
     listed = {s.workspace: s for s in engine.list()}
-    assert listed[a].id == ra.sandbox.id and listed[b].name == "my-box"
+    assert listed[a].id == ra.sandbox.id and listed[b].name == box
     assert listed[b].agent == "gemini" and listed[b].template == GEMINI
-    [details] = engine.inspect(ids=["my-box"])
+    [details] = engine.inspect(ids=[box])
     assert details.config.agent == "gemini" and details.full_id == rb.sandbox.full_id
     [by_prefix] = engine.inspect(ids=[ra.sandbox.id[:8]])
     assert by_prefix.config.env == ("X=1",)
-    assert engine.remove(ids=[ra.sandbox.id, "my-box"]) == [ra.sandbox.id, rb.sandbox.id]
+    assert engine.remove(ids=[ra.sandbox.id, box]) == [ra.sandbox.id, rb.sandbox.id]
     assert engine.find(a) is None and engine.find(b) is None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 
 import pytest
@@ -241,13 +242,14 @@ async def test_list_inspect_logs_exec_and_remove_all(sessions, make_workspace, d
     a, b = make_workspace("a"), make_workspace("b")
     s = await sessions([a, b], options=TEMPLATE)
     ra = await s.request("sandbox/run", {"workspace": a, "env": ["SECRET=v"]})
-    rb = await s.request("sandbox/run", {"workspace": b, "name": "named-box"})
+    box = "named-box-" + os.urandom(3).hex()  # unique: other suites may share the engine
+    rb = await s.request("sandbox/run", {"workspace": b, "name": box})
     listed = {x["id"]: x for x in await s.request("sandbox/list")}
     assert {ra["id"], rb["id"]} <= set(listed)
     assert set(listed[ra["id"]]) == {"id", "name", "workspace", "agent", "template", "status",
                                      "createdAt"}
-    [ia, ib] = await s.request("sandbox/inspect", {"ids": [ra["id"], "named-box"]})
-    assert ia["config"]["env"] == ["SECRET=v"] and ib["name"] == "named-box"
+    [ia, ib] = await s.request("sandbox/inspect", {"ids": [ra["id"], box]})
+    assert ia["config"]["env"] == ["SECRET=v"] and ib["name"] == box
     out = await s.request("sandbox/exec", {"workspace": b, "command": ["sh", "-c", "echo hi >&2"]})
     assert out == {"exitCode": 0, "stdout": "", "stderr": "hi\n"}
     assert (await s.request("sandbox/logs", {"workspace": a, "tail": 5})) == {"text": ""}
