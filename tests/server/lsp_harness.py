@@ -16,7 +16,8 @@ from pygls.protocol import default_converter as pygls_converter
 from pytest_lsp import LanguageClient
 from pytest_lsp.client import register_lsp_features
 
-SERVER = [sys.executable, "-m", "berth.lsp.app"]
+# With --stdio, as vscode-languageclient starts it.
+SERVER = [sys.executable, "-m", "berth.lsp.app", "--stdio"]
 CAPABILITIES = types.ClientCapabilities(
     workspace=types.WorkspaceClientCapabilities(configuration=True, workspace_folders=True),
     window=types.WindowClientCapabilities(work_done_progress=True),

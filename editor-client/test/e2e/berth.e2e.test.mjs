@@ -1,0 +1,166 @@
+// End-to-end: the packaged .vsix in a real VS Code (code-server), driven like a user would.
+// Needs: npm run package (berth-0.1.0.vsix), .e2e/node24 and .e2e/code-server (scripts/ci-editor.sh),
+// Chromium, a running Docker engine and the test images (tests/images/build.sh).
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import {
+  berthLog,
+  cleanup,
+  containers,
+  docker,
+  Editor,
+  log,
+  makeWorkspace,
+  prepare,
+  writeSettings,
+} from './harness.mjs';
+
+const TEMPLATE = 'berth-test/claude:1';
+const T = { timeout: 240_000 };
+
+describe('Berth in VS Code', { concurrency: false }, () => {
+  const editor = new Editor();
+  const made = [];
+  let ws1;
+  let ws2;
+  let win;
+  let win2;
+  let failed = false;
+
+  before(async () => {
+    await prepare();
+    ws1 = makeWorkspace('alpha', { 'berth.template': TEMPLATE });
+    ws2 = makeWorkspace('bravo', { 'berth.template': TEMPLATE, 'berth.autoStart': 'always' });
+    made.push(ws1, ws2);
+    await cleanup(made); // leftovers of an earlier, interrupted run of these same paths
+    await editor.start();
+  }, T);
+
+  after(async () => {
+    if (failed) log(`Berth output:\n${berthLog()}`);
+    await editor.stop();
+    await cleanup(made);
+  }, T);
+
+  const step = (name, fn) =>
+    test(name, T, async (t) => {
+      if (failed) {
+        t.skip('an earlier step failed');
+        return;
+      }
+      try {
+        await fn();
+      } catch (err) {
+        failed = true;
+        if (win) await win.screenshot(`failed-${name.replace(/\W+/g, '-')}`).catch(() => undefined);
+        throw err;
+      }
+    });
+
+  step('the status bar shows absent for a folder without a sandbox', async () => {
+    win = await editor.open(ws1);
+    await win.statusBar(/Berth: absent/);
+    assert.deepEqual(await containers(ws1), []);
+    await win.screenshot('01-absent');
+  });
+
+  step('Run Agent from the palette starts the sandbox and opens the agent terminal', async () => {
+    await win.command('Berth: Run Agent');
+    await win.statusBar(/Berth: running$/);
+    const list = await containers(ws1);
+    assert.equal(list.length, 1);
+    assert.equal(list[0].state, 'running');
+    // The agent terminal is an editor tab running `docker exec -it ...` into the sandbox.
+    await win.page.locator('.tab', { hasText: 'Berth: claude' }).first().waitFor();
+    await win.page.locator('.xterm-rows', { hasText: 'fake-agent claude' }).first().waitFor();
+    await win.page.locator('.xterm-rows', { hasText: 'tty: yes' }).first().waitFor();
+    await win.screenshot('02-running-terminal');
+  });
+
+  step('the status bar tooltip and the Sandboxes view show the sandbox', async () => {
+    const [c] = await containers(ws1);
+    const item = await win.statusBar(/Berth: running$/);
+    await item.hover();
+    const hover = win.page.locator('.monaco-hover, .workbench-hover', { hasText: c.id.slice(0, 12) }).first();
+    await hover.waitFor();
+    const text = await hover.textContent();
+    assert.match(text, /berth-test\/claude:1/);
+    assert.match(text, /Agent: claude/);
+    assert.match(text, /Created:/);
+    await win.screenshot('03-tooltip');
+    await win.page.mouse.move(700, 400);
+    await win.command('View: Show Berth');
+    await win.page.locator('.pane', { hasText: 'Sandboxes' }).locator('.monaco-list-row', { hasText: 'alpha' }).first().waitFor();
+    await win.screenshot('04-sandboxes-view');
+  });
+
+  step('docker stop from outside flips the status bar to stopped', async () => {
+    const [c] = await containers(ws1);
+    await docker('stop', '-t', '2', c.id);
+    await win.statusBar(/Berth: stopped$/);
+    await win.screenshot('05-stopped');
+  });
+
+  step('changing berth.env shows the drift warning, and Recreate clears it', async () => {
+    writeSettings(ws1, { 'berth.template': TEMPLATE, 'berth.env': ['BERTH_E2E=1'] });
+    await win.statusBar(/Berth: stopped \(settings changed\)/);
+    const toast = await win.toast(/differs from its settings \(env\)/);
+    await win.screenshot('06-drift');
+    const before = (await containers(ws1))[0].id;
+    await toast.locator('.monaco-button', { hasText: 'Recreate' }).first().click();
+    await win.statusBar(/Berth: running$/);
+    const after = await containers(ws1);
+    assert.equal(after.length, 1);
+    assert.notEqual(after[0].id, before, 'Recreate made a new container');
+    const env = await docker('inspect', '--format', '{{json .Config.Env}}', after[0].id);
+    assert.match(env, /BERTH_E2E=1/);
+    await win.screenshot('07-recreated');
+  });
+
+  step('Remove (with its confirmation) returns the folder to absent', async () => {
+    await win.command('Berth: Remove Sandbox');
+    await win.dialog(/Remove the Berth sandbox of "alpha"/, 'Remove');
+    await win.statusBar(/Berth: absent$/);
+    assert.deepEqual(await containers(ws1), []);
+    await win.screenshot('08-removed');
+  });
+
+  step('turning on mountDockerSocket asks first; declining keeps the sandbox from starting', async () => {
+    writeSettings(ws1, { 'berth.template': TEMPLATE, 'berth.mountDockerSocket': true });
+    await win.dialog(/mounts the host's Docker socket/, "Don't Allow");
+    await win.command('Berth: Start Sandbox');
+    await win.toast(/you chose not to allow it for this workspace/);
+    await win.screenshot('09-socket-declined');
+    assert.deepEqual(await containers(ws1), []);
+    await win.statusBar(/Berth: absent$/);
+    writeSettings(ws1, { 'berth.template': TEMPLATE });
+  });
+
+  step('with autoStart "always" opening a folder starts its sandbox with no click', async () => {
+    win2 = await editor.open(ws2);
+    await win2.statusBar(/Berth: running$/);
+    const list = await containers(ws2);
+    assert.equal(list.length, 1);
+    assert.equal(list[0].state, 'running');
+    await win2.screenshot('10-autostart');
+  });
+
+  step('the palette lists the Berth commands', async () => {
+    const page = win2.page;
+    await page.keyboard.press('Escape');
+    await win2.command('View: Show Berth');
+    await page.locator('.pane', { hasText: 'Sandboxes' }).locator('.monaco-list-row', { hasText: 'bravo' }).first().waitFor();
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible' });
+    await input.fill('>Berth: ');
+    for (const title of ['Run Agent', 'Start Sandbox', 'Stop Sandbox', 'Recreate Sandbox', 'Remove All Sandboxes']) {
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: `Berth: ${title}` }).first().waitFor();
+    }
+    await win2.screenshot('11-palette');
+    await page.keyboard.press('Escape');
+    await win2.close();
+  });
+});
