@@ -70,3 +70,24 @@ def make_workspace(tmp_path, docker_api, templates):
 @pytest.fixture
 def workspace(make_workspace) -> str:
     return make_workspace()
+
+
+@pytest.fixture
+async def sessions():
+    """berth-server sessions over stdio (tests/server/lsp_harness.py); all stopped at the end.
+    tests/server/test_server.py keeps its own fixture of this name, which overrides this one."""
+    import sys
+
+    sys.path.insert(0, str(HERE / "server"))
+    from lsp_harness import start_session, stop_session
+
+    started = []
+
+    async def start(folders, **kwargs):
+        session = await start_session(folders, **kwargs)
+        started.append(session)
+        return session
+
+    yield start
+    for session in started:
+        await stop_session(session)

@@ -21,6 +21,7 @@ CONFIG_FIELDS = ("agent", "template", "env", "volumes", "mountDockerSocket", "cr
 # Docker's own rule for container names.
 _NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$")
 _ENV_KEY_RE = re.compile(r"^[^=\s\x00]+$")
+_ENV_NAME_PREFIX = re.compile(r"[A-Za-z0-9_.-]*")
 _IMAGE_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._/:@+-]{0,254}$")
 _VOLUME_MODES = {"ro": "ro", "readonly": "ro", "rw": "rw"}
 
@@ -125,6 +126,11 @@ def _env_map(items: Any) -> dict[str, str]:
 def parse_env(items: Any, field_name: str = "env") -> tuple[str, ...]:
     """Validate `KEY=VALUE` entries. Messages name the key, never the value: values may be secrets."""
     if isinstance(items, Mapping):
+        for k, v in items.items():
+            # JSON true, null, lists would become Python's spelling of them ("True", "['x']").
+            if not isinstance(v, (str, int, float)) or isinstance(v, bool):
+                raise BadInput(f"The value of environment variable {_short(str(k))!r} must be a "
+                               f"string or a number, got {_kind(v)}.", field=field_name)
         items = [f"{k}={v}" for k, v in items.items()]
     if not isinstance(items, (list, tuple)):
         raise BadInput(f"'{field_name}' must be a list of KEY=VALUE strings, got {_kind(items)}.",
@@ -136,14 +142,19 @@ def parse_env(items: Any, field_name: str = "env") -> tuple[str, ...]:
             raise BadInput(f"Each '{field_name}' entry must be a KEY=VALUE string, "
                            f"got {_kind(item)}.", field=field_name)
         key, sep, value = item.partition("=")
+        # Without a well-formed `=`, where the name ends and a secret begins is unknown (a slip
+        # like `TOKEN:value` or `TOKEN value`): only a leading name-like part is ever shown.
+        # A whole entry that looks like a name may be a pasted secret itself: then nothing is.
+        shown = _ENV_NAME_PREFIX.match(item).group(0)[:60]
         if not sep:
-            raise BadInput(f"Environment entry {_short(item)!r} is not of the form KEY=VALUE.",
-                           field=field_name)
+            start = f" (it starts {shown!r})" if shown and shown != item else ""
+            raise BadInput(f"Environment entry {len(out) + 1}{start} is not of the form "
+                           "KEY=VALUE.", field=field_name)
         if not key:
             raise BadInput("Environment entry has an empty variable name (it starts with '=').",
                            field=field_name)
         if not _ENV_KEY_RE.match(key):
-            raise BadInput(f"Environment variable name {_short(key)!r} contains white space or "
+            raise BadInput(f"Environment variable name starting {shown!r} contains white space or "
                            "a NUL character.", field=field_name)
         if "\x00" in value:
             raise BadInput(f"The value of environment variable {key!r} contains a NUL character.",
@@ -163,6 +174,11 @@ def parse_volume(spec: Any) -> str:
     if "\x00" in spec or "\n" in spec:
         raise BadInput(f"Volume {_short(spec)!r} contains a NUL or newline character.",
                        field="volumes", value=spec)
+    try:
+        spec.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes of a path: Docker would mount U+FFFD instead
+        raise BadInput(f"Volume {_short(spec)!r} is not valid UTF-8, which Docker cannot mount.",
+                       field="volumes") from None
     parts = spec.split(":")
     if len(parts) not in (2, 3):
         raise BadInput(

@@ -11,9 +11,18 @@ IDLE_ENTRYPOINT = ["/bin/sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 8
 
 # $1 user (name, uid or name:group)  $2 agent's config dir in home  $3 credentials volume mount or ''
 # $4 host credentials mount or ''  $5 agent binary  $6 $7 uid and gid owning the workspace on the host.
-# Exit 127 when the agent's binary is missing.
+# Exit 127 when the agent's binary is missing. Writes SETUP_DONE when it succeeded; a second run (a
+# window adopting a sandbox another created at the same moment, or a run after a crash between start and
+# setup) waits for the first under a lock, then finds SETUP_DONE and does nothing.
 SETUP_SCRIPT = r"""
 u="${1%%:*}"; cfg="$2"; cred="$3"; hostcred="$4"; bin="$5"; wuid="$6"; wgid="$7"
+lock=/etc/berth-setup.lock; n=0
+while ! mkdir "$lock" 2>/dev/null; do
+  [ -d "$lock" ] && [ "$n" -lt 100 ] || break  # unlockable /etc, or a lock left by a stop mid-setup
+  n=$((n+1)); sleep 0.1 2>/dev/null || sleep 1
+done
+trap 'rmdir "$lock" 2>/dev/null' EXIT
+[ -e /etc/berth-setup.done ] && exit 0
 home=$(awk -F: -v u="$u" '$1==u || $3==u {print $6; exit}' /etc/passwd 2>/dev/null)
 [ -n "$home" ] || home=/root
 # Give the agent user the uid/gid that owns the workspace, as dev containers do, so that it can write
@@ -56,8 +65,12 @@ if [ -n "$hostcred" ] && [ -d "$home" ]; then
   done
 fi
 command -v "$bin" >/dev/null 2>&1 || exit 127
+: > /etc/berth-setup.done
 exit 0
 """
+
+# Written by SETUP_SCRIPT once the sandbox is set up (root-owned: the agent user cannot fake it).
+SETUP_DONE = "/etc/berth-setup.done"
 
 # Where the host's ~/.gitconfig and ~/.ssh are mounted, read-only, with credentials=host.
 HOST_CREDENTIALS_MOUNT = "/mnt/host-credentials"

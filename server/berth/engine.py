@@ -6,10 +6,13 @@ blocking; the server calls them from its own worker threads.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
+import re
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +23,7 @@ from berth.container_setup import (
     DOCKER_SOCKET,
     HOST_CREDENTIALS_MOUNT,
     IDLE_ENTRYPOINT,
+    SETUP_DONE,
     SETUP_SCRIPT,
 )
 from berth.docker_client import call, connect, translated
@@ -140,6 +144,18 @@ class Engine:
 
     def status(self, workspace: str, request: ConfigRequest | None = None) -> Status:
         sandbox = self.find(workspace)
+        if sandbox is not None:
+            # The engine's container list lags its events: right after `die` (a `docker kill`, a
+            # crashed main process) it still says running -- every time, on 20.10 -- and no later
+            # event corrects it. Inspect reads the container itself, so a status computed on an
+            # event shows the state that event announced.
+            try:
+                info = call(f"Inspecting sandbox {sandbox.name}", self.api.inspect_container,
+                            sandbox.full_id)
+                live = (info.get("State") or {}).get("Status")
+                sandbox = dataclasses.replace(sandbox, status=live) if live else sandbox
+            except NotFound:
+                sandbox = None
         if sandbox is None:
             return Status(workspace=workspace, state="absent")
         drift = request.drift(sandbox.config) if request else []
@@ -170,6 +186,8 @@ class Engine:
                 existing, created = self._create(workspace, config, progress)
             elif existing.status != "running":
                 existing = self._start(existing, progress, first_start=existing.status == "created")
+            else:
+                existing = self._ensure_set_up(existing)
             drift = [] if created else request.drift(existing.config)
             warnings = [SOCKET_WARNING] if existing.config.mount_docker_socket else []
             if existing.user and os.stat(workspace).st_uid == 0:
@@ -224,13 +242,27 @@ class Engine:
 
     def _adopt_after_conflict(self, workspace: str, name: str, progress: Progress) -> Sandbox:
         """Another window or the CLI created this workspace's sandbox at the same moment: use it."""
-        other = self.find(workspace)
-        if other is None:
+        # The engine reserves a name before the container it names shows in its list: right after
+        # a 409 the winner's container may not be listed yet. Look again briefly before calling the
+        # name taken by a stranger (seen with three concurrent `run`s from separate processes).
+        deadline = time.monotonic() + 5
+        while not (named := self._summaries({"name": [f"^/{re.escape(name)}$"]})):
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        other = _sandbox(named[0]) if named else None
+        if other is None or other.workspace != workspace:
             raise Conflict(
                 f"The container name {name!r} is already used by a container that is not this "
                 "workspace's sandbox; choose another name.", field="name", value=name)
+        # Its creator starts and sets it up: wait for that rather than race it (starting a container
+        # the engine is still registering fails with "No such container"). One still `created`
+        # after the wait was left by a creator that died: it is started here.
+        while other.status == "created" and time.monotonic() < deadline:
+            time.sleep(0.05)
+            other = self._refreshed(other)
         if other.status == "running":
-            return other
+            return self._ensure_set_up(other)
         return self._start(other, progress, first_start=other.status == "created")
 
     def _start(self, sandbox: Sandbox, progress: Progress, *, first_start: bool) -> Sandbox:
@@ -245,7 +277,27 @@ class Engine:
             raise self._start_failure(sandbox, exc) from None
         if first_start:
             self._setup(sandbox)
-        return self._refreshed(sandbox)
+            return self._refreshed(sandbox)
+        return self._ensure_set_up(self._refreshed(sandbox))
+
+    def _ensure_set_up(self, sandbox: Sandbox) -> Sandbox:
+        """Set up a running sandbox whose one-time setup never finished: its creator was killed
+        between starting it and setting it up (or another window is setting it up right now, which
+        the setup script waits for). One request when it is set up, as it nearly always is."""
+        try:
+            with translated(f"Checking sandbox {sandbox.name}"):
+                # HEAD is the engine's stat of a path in the container (~1 ms); GET would build a
+                # tar of it in a re-executed, chrooted helper process (~40 ms on Docker 20.10).
+                api = self.api
+                response = api.head(api._url("/containers/{0}/archive", sandbox.full_id),
+                                    params={"path": SETUP_DONE})
+                if response.status_code != 404:
+                    api._raise_for_status(response)
+                    return sandbox
+        except NotFound:
+            pass
+        self._setup(sandbox)
+        return sandbox
 
     def _start_failure(self, sandbox: Sandbox, exc: EngineError) -> BerthError:
         text = exc.message

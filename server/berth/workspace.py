@@ -19,11 +19,16 @@ def resolve_workspace(value: object) -> str:
         raise BadInput(f"Workspace path contains a NUL character: {value!r}.", field="workspace")
     path = value
     if value.startswith("file:"):
-        parsed = urlparse(value)
+        try:
+            parsed = urlparse(value)
+        except ValueError:  # e.g. "file://[": an unbalanced IPv6 host
+            raise BadInput(f"Workspace URI {value!r} is malformed.", field="workspace") from None
         if parsed.netloc not in ("", "localhost"):
             raise BadInput(f"Workspace URI must be on this machine, got {value!r}.",
                            field="workspace")
-        path = unquote(parsed.path)
+        # surrogateescape: a %-escaped byte that is not UTF-8 names that byte (refused below),
+        # not U+FFFD, which would name another folder.
+        path = unquote(parsed.path, errors="surrogateescape")
     elif re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]+:", value):
         raise BadInput(f"Workspace must be a local folder, got {value!r}.", field="workspace")
     if not os.path.isabs(path):
@@ -32,6 +37,14 @@ def resolve_workspace(value: object) -> str:
     if not os.path.isdir(real):
         raise BadInput(f"Workspace folder does not exist: {path!r}.", field="workspace",
                        value=path)
+    try:
+        real.encode("utf-8")
+    except UnicodeEncodeError:
+        # Python carries undecodable bytes as lone surrogates; Docker's API is UTF-8 JSON and would
+        # turn them into U+FFFD, naming a folder that does not exist (or, worse, another one).
+        raise BadInput(f"Workspace path {real!r} is not valid UTF-8, which Docker cannot mount; "
+                       "rename the folder.", field="workspace",
+                       value=real.encode("utf-8", "backslashreplace").decode()) from None
     return real
 
 

@@ -187,8 +187,11 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: berth-server [--version]\n\nSpeaks the protocol in protocol.md on stdin/stdout;"
               " logs to stderr (BERTH_LOG_LEVEL=DEBUG|INFO|WARNING).")
         return 0
-    if args:
-        print(f"berth-server: unknown argument {args[0]!r}; try --help", file=sys.stderr)
+    # Clients pass transport flags by convention (vscode-languageclient: --stdio, and
+    # --clientProcessId=N); stdio is the only transport, so they change nothing.
+    unknown = [a for a in args if a != "--stdio" and not a.startswith("--clientProcessId")]
+    if unknown:
+        print(f"berth-server: unknown argument {unknown[0]!r}; try --help", file=sys.stderr)
         return 2
     _configure_logging()
     server = create_server()

@@ -127,7 +127,14 @@ def start_watcher(ls: BerthServer) -> None:
     loop = asyncio.get_running_loop()
 
     def on_change(workspace: str, event: dict[str, Any]) -> None:
-        loop.call_soon_threadsafe(lambda: loop.create_task(ls.status.refresh(workspace)))
+        # `die`: show it stopped at once; the refresh that follows confirms it from the engine.
+        container = event.get("id") if event.get("Action") == "die" else None
+
+        def apply() -> None:
+            if container:
+                ls.status.died(workspace, container)
+            loop.create_task(ls.status.refresh(workspace))
+        loop.call_soon_threadsafe(apply)
 
     def on_availability(available: bool) -> None:
         def apply() -> None:

@@ -49,6 +49,21 @@ class StatusPublisher:
             data["message"] = message
         self.publish(data)
 
+    def died(self, workspace: str, container_id: str) -> None:
+        """The engine said the workspace's running container died: show it stopped at once.
+
+        Refreshes already under way saw it running and are dropped; the refresh that follows the
+        event (which reads the container itself) confirms or corrects this.
+        """
+        previous = self._sent.get(workspace) or {}
+        sandbox = previous.get("sandbox")
+        if (previous.get("state") != "running" or not sandbox
+                or not container_id.startswith(sandbox["id"])):
+            return
+        self._started[workspace] = self._started.get(workspace, 0) + 1
+        self._shown[workspace] = self._started[workspace]
+        self.publish({**previous, "state": "stopped", "sandbox": {**sandbox, "status": "exited"}})
+
     async def refresh(self, workspace: str) -> None:
         ticket = self._started.get(workspace, 0) + 1
         self._started[workspace] = ticket

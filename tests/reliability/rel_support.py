@@ -1,0 +1,213 @@
+"""Shared pieces of the reliability tests: the server harness, an engine proxy whose connections can be
+cut or stalled, dockerd control, and tree hashing.
+
+Not a test module (no test_ prefix). The test files import it as `rel_support`; pytest puts this folder
+on sys.path, and tests/server (the LSP harness) is added below.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import docker
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "server"))
+
+from conftest import CLAUDE, MARKER  # noqa: E402
+from lsp_harness import Session, start_session, stop_session, uri  # noqa: E402, F401
+
+TEMPLATE = {"template": CLAUDE}
+# The JSON-RPC codes of Berth's own error kinds; -32603 (internal error) is never acceptable.
+CLEAN_CODES = {-32602, -32001, -32002, -32003, -32004, -32005}
+
+
+def assert_clean_error(exc, *, codes=CLEAN_CODES) -> None:
+    """A JSON-RPC error a user can read: one of Berth's codes, a message, no traceback."""
+    assert exc.code in codes, (exc.code, exc.message)
+    assert exc.message and isinstance(exc.message, str)
+    for bad in ("Traceback", 'File "', "unexpected", "\n  "):
+        assert bad not in exc.message, exc.message
+
+
+def berth_containers(api: docker.APIClient, workspace: str) -> list[dict]:
+    return [c for c in api.containers(all=True, filters={"label": [MARKER]})
+            if c["Labels"].get("dev.berth.workspace") == workspace]
+
+
+def server_pid(session: Session) -> int:
+    return session.client._server.pid
+
+
+# -- an engine proxy ----------------------------------------------------------------------------
+
+
+class EngineProxy:
+    """A unix socket forwarding to the real engine, whose connections a test can cut or stall.
+
+    cut():      drop every open connection (the event stream included), as a flaky link would.
+    refuse():   while set, new connections are accepted and closed at once: the engine is unreachable.
+    stall(re):  requests whose path matches are swallowed (never forwarded, never answered).
+    """
+
+    def __init__(self, path: str, target: str = "/var/run/docker.sock") -> None:
+        self.path = path
+        self.target = target
+        self.url = f"unix://{path}"
+        self._refusing = threading.Event()
+        self._stall: re.Pattern[bytes] | None = None
+        self._lock = threading.Lock()
+        self._conns: list[socket.socket] = []
+        self.stalled: list[bytes] = []
+        self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._listener.bind(path)
+        self._listener.listen(64)
+        self._closed = False
+        threading.Thread(target=self._accept, daemon=True, name="engine-proxy").start()
+
+    def refuse(self, on: bool = True) -> None:
+        if on:
+            self._refusing.set()
+        else:
+            self._refusing.clear()
+
+    def stall(self, pattern: str | None) -> None:
+        self._stall = re.compile(pattern.encode()) if pattern else None
+
+    def cut(self) -> int:
+        with self._lock:
+            conns, self._conns = self._conns, []
+        for sock in conns:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):
+                sock.close()
+        return len(conns) // 2
+
+    def close(self) -> None:
+        self._closed = True
+        with contextlib.suppress(OSError):
+            self._listener.close()
+        self.cut()
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            if self._refusing.is_set():
+                client.close()
+                continue
+            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                upstream.connect(self.target)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._conns += [client, upstream]
+            threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket, from_client: bool) -> None:
+        stalled = False
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                if from_client and self._stall is not None:
+                    line = re.match(rb"[A-Z]+ (\S+) HTTP/", data)
+                    if line and self._stall.search(line.group(1)):
+                        stalled = True
+                        self.stalled.append(line.group(1))
+                if stalled:
+                    continue  # swallowed: the caller waits for an answer that never comes
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (src, dst):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                with contextlib.suppress(OSError):
+                    sock.close()
+
+
+# -- dockerd ------------------------------------------------------------------------------------
+
+DOCKERD_START = "setsid dockerd >/tmp/dockerd.log 2>&1 </dev/null &"
+
+
+def _alive(pid: int) -> bool:
+    """True unless the process is gone or a zombie (dockerd's parent may be slow to reap it)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def dockerd_pid() -> int | None:
+    out = subprocess.run(["pgrep", "-x", "dockerd"], capture_output=True, text=True).stdout.split()
+    live = [int(p) for p in out if _alive(int(p))]
+    return live[0] if live else None
+
+
+def engine_answers() -> bool:
+    return subprocess.run(["docker", "info"], capture_output=True, timeout=30).returncode == 0
+
+
+def stop_dockerd(timeout: float = 60) -> None:
+    pid = dockerd_pid()
+    assert pid is not None, "dockerd is not running"
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while _alive(pid):
+        assert time.monotonic() < deadline, f"dockerd {pid} did not exit in {timeout}s"
+        time.sleep(0.1)
+
+
+def start_dockerd(timeout: float = 90) -> None:
+    """Start dockerd exactly as the machine's set-up does, and wait for `docker info` to answer."""
+    deadline = time.monotonic() + timeout
+    while not engine_answers():
+        if dockerd_pid() is None:
+            subprocess.run(DOCKERD_START, shell=True, check=True)
+        assert time.monotonic() < deadline, "dockerd did not come back; see /tmp/dockerd.log"
+        time.sleep(0.3)
+
+
+# -- hashing what must never change -------------------------------------------------------------
+
+
+def tree_hash(root: str | Path) -> dict[str, str]:
+    """Every entry under root (not following symlinks): type, mode, owner and content or target."""
+    out: dict[str, str] = {}
+    root = Path(root)
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in sorted(dirnames + filenames):
+            path = Path(dirpath, name)
+            st = os.lstat(path)
+            rel = os.fsdecode(path.relative_to(root))
+            meta = f"{stat.S_IFMT(st.st_mode)}:{stat.S_IMODE(st.st_mode):o}:{st.st_uid}:{st.st_gid}"
+            if stat.S_ISLNK(st.st_mode):
+                meta += ":" + os.readlink(path)
+            elif stat.S_ISREG(st.st_mode):
+                meta += ":" + hashlib.sha256(path.read_bytes()).hexdigest()
+            out[rel] = meta
+    st = os.lstat(root)
+    out["."] = f"{stat.S_IMODE(st.st_mode):o}:{st.st_uid}:{st.st_gid}"
+    return out
