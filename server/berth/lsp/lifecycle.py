@@ -133,14 +133,14 @@ def start_watcher(ls: BerthServer) -> None:
         def apply() -> None:
             if container:
                 ls.status.died(workspace, container)
-            loop.create_task(ls.status.refresh(workspace))
+            ls.status.soon(workspace)
         loop.call_soon_threadsafe(apply)
 
     def on_availability(available: bool) -> None:
         def apply() -> None:
             ls.status.engine_available = available
             if available:
-                loop.create_task(ls.status.refresh_all())
+                ls.status.soon()
             else:
                 from berth.docker_client import unavailable
 

@@ -60,7 +60,7 @@ async def run(server: BerthServer, params: dict[str, Any], *, recreate: bool = F
                                             recreate=recreate, progress=progress)
     finally:
         # Also after a failure: the transient `creating` must give way to the engine's truth.
-        await server.status.refresh(workspace)
+        server.status.soon(workspace)
     for warning in result.warnings:
         server.warn(warning)
     return result.to_json()
@@ -77,7 +77,7 @@ async def stop(server: BerthServer, params: dict[str, Any]) -> Any:
     try:
         sandbox = await server.in_worker(server.engine.stop, workspace)
     finally:
-        await server.status.refresh(workspace)
+        server.status.soon(workspace)
     return sandbox.to_json()
 
 
@@ -100,8 +100,8 @@ async def remove(server: BerthServer, params: dict[str, Any]) -> Any:
         try:
             removed = await server.in_worker(engine.remove, workspace=workspace)
         finally:
-            await server.status.refresh(workspace)
-    await server.status.refresh_all()
+            server.status.soon(workspace)
+    server.status.soon()
     return {"removed": removed}
 
 

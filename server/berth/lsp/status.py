@@ -26,6 +26,16 @@ class StatusPublisher:
         self._started: dict[str, int] = {}
         self._shown: dict[str, int] = {}
         self.engine_available = True
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def soon(self, workspace: str | None = None) -> None:
+        """Refresh one workspace (or all) in the background: a request's answer need not wait for
+        the status, which follows as a notification. The task is kept until done (asyncio holds
+        only weak references to tasks)."""
+        coro = self.refresh(workspace) if workspace else self.refresh_all()
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def last(self, workspace: str) -> dict[str, Any] | None:
         return self._sent.get(workspace)
