@@ -143,6 +143,12 @@ export interface ViewOptions {
   formatTime?: (iso: string) => string;
 }
 
+/** The extension's formatTime: local time for people, with the ISO string kept for copying. */
+export function localTime(iso: string): string {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : `${d.toLocaleString()} (${iso})`;
+}
+
 export function statusBarView(status: Status | undefined, phase: ClientPhase, opts: ViewOptions = {}): StatusBarView {
   const where = opts.multiRoot && opts.folderName ? ` (${opts.folderName})` : '';
   if (phase === 'failed') {

@@ -1,0 +1,225 @@
+// The berth-server process behind the extension: starts it with the Python interpreter.ts finds,
+// restarts it on request, and owns the Berth output channel (the server's stderr, and the protocol
+// trace that vscode-languageclient writes there when berth.trace.server asks for it).
+
+import * as fs from 'fs';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import {
+  LanguageClient,
+  LanguageClientOptions,
+  ResponseError,
+  ServerOptions,
+  State as ClientState,
+  TransportKind,
+} from 'vscode-languageclient/node';
+
+import { findPython } from './interpreter';
+import { ClientPhase, Sandbox, Status } from './presentation';
+import { SECTION, sandboxSettings } from './settings';
+import { SandboxStatuses } from './statuses';
+
+export interface ServerHooks {
+  /** The folder whose Python-extension interpreter to try. */
+  pythonScope(): vscode.Uri | undefined;
+  /** Rewrites the settings the server pulls for a folder before it sees them. */
+  amendSettings(scopeUri: string | undefined, settings: unknown): unknown;
+}
+
+export class BerthServer implements vscode.Disposable {
+  readonly output = vscode.window.createOutputChannel('Berth');
+  private client: LanguageClient | undefined;
+  private current: ClientPhase = 'starting';
+  private starting: Promise<void> | undefined;
+
+  private readonly phaseEmitter = new vscode.EventEmitter<void>();
+  readonly onDidChangePhase = this.phaseEmitter.event;
+  private readonly connectionEmitter = new vscode.EventEmitter<void>();
+  /** The server came up, failed or went away: what it would list may have changed. */
+  readonly onDidChangeConnection = this.connectionEmitter.event;
+  private readonly statusEmitter = new vscode.EventEmitter<Status>();
+  /** Fires after `statuses` holds the new status. */
+  readonly onDidReceiveStatus = this.statusEmitter.event;
+
+  constructor(
+    private readonly extensionPath: string,
+    private readonly statuses: SandboxStatuses,
+    private readonly hooks: ServerHooks,
+  ) {}
+
+  get phase(): ClientPhase {
+    return this.current;
+  }
+
+  /** Joins a start already under way, so a restart and a request never launch two servers. */
+  start(): Promise<void> {
+    if (!this.starting) {
+      this.starting = this.launch().finally(() => (this.starting = undefined));
+    }
+    return this.starting;
+  }
+
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.start();
+  }
+
+  private async launch(): Promise<void> {
+    this.setPhase('starting');
+    const python = await findPython(this.output, this.hooks.pythonScope());
+    if (!python) {
+      this.setPhase('failed');
+      return;
+    }
+    const libs = this.serverPath();
+    this.output.appendLine(`Starting berth-server with ${python} (PYTHONPATH=${libs})`);
+    const serverOptions: ServerOptions = {
+      command: python,
+      args: ['-m', 'berth.lsp.app'],
+      transport: TransportKind.stdio,
+      options: {
+        // The server must import only the libraries shipped with it, never the user's site-packages;
+        // unbuffered so its log reaches the output channel as it happens.
+        env: { ...process.env, PYTHONPATH: libs, PYTHONNOUSERSITE: '1', PYTHONUNBUFFERED: '1' },
+      },
+    };
+    const clientOptions: LanguageClientOptions = {
+      documentSelector: [],
+      outputChannel: this.output,
+      initializationOptions: { berth: sandboxSettings(undefined) },
+      synchronize: { configurationSection: SECTION },
+      middleware: {
+        workspace: {
+          configuration: async (params, token, next) => {
+            const result = await next(params, token);
+            return Array.isArray(result)
+              ? result.map((r, i) => this.hooks.amendSettings(params.items[i]?.scopeUri, r))
+              : result;
+          },
+        },
+      },
+    };
+    const client = new LanguageClient('berth', 'Berth', serverOptions, clientOptions);
+    this.client = client;
+    client.onNotification('sandbox/didChangeStatus', (s: Status) => this.onStatus(s));
+    client.onDidChangeState((e) => {
+      // A client that stops while still current has died; one replaced by stop() was stopped on purpose.
+      if (e.newState === ClientState.Running) this.current = 'running';
+      else if (e.newState === ClientState.Stopped) this.current = this.client === client ? 'failed' : 'stopped';
+      else this.current = 'starting';
+      if (e.newState !== ClientState.Running) this.statuses.clear();
+      this.phaseEmitter.fire();
+      this.connectionEmitter.fire();
+    });
+    try {
+      await client.start();
+      this.current = 'running';
+    } catch (err) {
+      this.current = 'failed';
+      this.output.appendLine(`berth-server did not start: ${errorText(err)}`);
+      void vscode.window
+        .showErrorMessage(`Berth: the server did not start: ${errorText(err)}`, 'Show Output')
+        .then((b) => b && this.output.show());
+    }
+    this.phaseEmitter.fire();
+    this.connectionEmitter.fire();
+  }
+
+  async stop(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    this.statuses.clear();
+    if (client) {
+      try {
+        await client.stop(5000);
+      } catch (err) {
+        this.output.appendLine(`Stopping berth-server: ${errorText(err)}`);
+      }
+      await client.dispose().catch(() => undefined);
+    }
+    this.setPhase('stopped');
+  }
+
+  private setPhase(phase: ClientPhase): void {
+    this.current = phase;
+    this.phaseEmitter.fire();
+  }
+
+  /** PYTHONPATH for the server: the libraries shipped in the .vsix, or the source tree in development. */
+  private serverPath(): string {
+    const libs = path.join(this.extensionPath, 'bundled', 'libs');
+    if (fs.existsSync(path.join(libs, 'berth'))) return libs;
+    const source = path.join(this.extensionPath, 'server');
+    return fs.existsSync(path.join(source, 'berth')) ? source : libs;
+  }
+
+  private onStatus(status: Status): void {
+    if (!status || typeof status.workspace !== 'string') return;
+    this.statuses.set(status);
+    this.statusEmitter.fire(status);
+  }
+
+  /** The running server only reads berth.interpreter when it starts. */
+  settingsChanged(e: vscode.ConfigurationChangeEvent): void {
+    if (!e.affectsConfiguration('berth.interpreter')) return;
+    void vscode.window
+      .showInformationMessage('Berth: the interpreter setting changed. Restart the Berth server to use it?', 'Restart Server')
+      .then((b) => b && vscode.commands.executeCommand('berth.restartServer'));
+  }
+
+  /** Sends a request for a command; failures are shown to the user and come back as undefined. */
+  async request<T>(method: string, params: object): Promise<T | undefined> {
+    if (this.starting) await this.starting;
+    const client = this.client;
+    if (!client || this.current === 'failed' || this.current === 'stopped') {
+      const b = await vscode.window.showErrorMessage(
+        'Berth: the Berth server is not running.',
+        'Restart Server',
+        'Show Output',
+      );
+      if (b === 'Restart Server') void vscode.commands.executeCommand('berth.restartServer');
+      if (b === 'Show Output') this.output.show();
+      return undefined;
+    }
+    try {
+      return (await client.sendRequest(method, params)) as T;
+    } catch (err) {
+      this.showError(err);
+      return undefined;
+    }
+  }
+
+  /** sandbox/list for the Sandboxes view, which shows a failure in place instead of a notification. */
+  async listForView(): Promise<{ sandboxes: Sandbox[]; error?: string }> {
+    if (this.starting) await this.starting;
+    const client = this.client;
+    if (!client || this.current !== 'running') return { sandboxes: [], error: 'The Berth server is not running.' };
+    try {
+      return { sandboxes: (await client.sendRequest('sandbox/list', {})) as Sandbox[] };
+    } catch (err) {
+      return { sandboxes: [], error: errorText(err) };
+    }
+  }
+
+  private showError(err: unknown): void {
+    if (err instanceof ResponseError) {
+      // For these codes (protocol.md) the details are only in the server's log.
+      const buttons = err.code === -32002 || err.code === -32005 || err.code === -32603 ? ['Show Output'] : [];
+      void vscode.window.showErrorMessage(err.message, ...buttons).then((b) => b && this.output.show());
+      return;
+    }
+    void vscode.window.showErrorMessage(`Berth: ${errorText(err)}`);
+  }
+
+  dispose(): void {
+    void this.stop();
+    this.output.dispose();
+    this.phaseEmitter.dispose();
+    this.connectionEmitter.dispose();
+    this.statusEmitter.dispose();
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
