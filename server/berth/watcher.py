@@ -19,6 +19,10 @@ from berth.docker_client import connect
 
 log = logging.getLogger(__name__)
 
+# Events that can change what a status shows; exec_* (every agent attach, Berth's own setup) cannot.
+STATE_EVENTS = ["create", "start", "restart", "die", "kill", "stop", "pause", "unpause", "oom",
+                "destroy", "rename", "update"]
+
 OnChange = Callable[[str, dict[str, Any]], None]
 OnAvailability = Callable[[bool], None]
 
@@ -62,7 +66,7 @@ class EventWatcher:
                 if since is None:
                     since = time.time()
                 stream = client.events(decode=True, since=f"{since:.9f}",
-                                       filters={"type": ["container"],
+                                       filters={"type": ["container"], "event": STATE_EVENTS,
                                                 "label": [f"{labels.MARKER}=true"]})
                 self._stream = stream
                 self._set_available(True)
