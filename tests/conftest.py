@@ -74,8 +74,7 @@ def workspace(make_workspace) -> str:
 
 @pytest.fixture
 async def sessions():
-    """berth-server sessions over stdio (tests/server/lsp_harness.py); all stopped at the end.
-    tests/server/test_server.py keeps its own fixture of this name, which overrides this one."""
+    """berth-server sessions over stdio (tests/server/lsp_harness.py); all stopped at the end."""
     import sys
 
     sys.path.insert(0, str(HERE / "server"))

@@ -9,24 +9,10 @@ import subprocess
 import pytest
 from berth.lsp.requests import COMMANDS
 from conftest import CLAUDE, PLAIN, sandboxes_of
-from lsp_harness import start_session, stop_session, uri
+from lsp_harness import stop_session, uri
 from lsprotocol import types
 
 TEMPLATE = {"template": CLAUDE}
-
-
-@pytest.fixture
-async def sessions():
-    started = []
-
-    async def start(folders, **kwargs):
-        session = await start_session(folders, **kwargs)
-        started.append(session)
-        return session
-
-    yield start
-    for session in started:
-        await stop_session(session)
 
 
 async def test_first_status_for_every_folder_then_run(sessions, make_workspace):
