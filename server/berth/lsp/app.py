@@ -63,7 +63,13 @@ class BerthServer(LanguageServer):
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.pool, functools.partial(fn, *args, **kwargs))
 
-    async def answer(self, handler: requests.Handler, params: dict[str, Any]) -> Any:
+    async def answer(self, handler: requests.Handler,
+                     params: Callable[[], dict[str, Any]]) -> Any:
+        """Run `handler` on the request's params, turning every failure into a clean JSON-RPC error.
+
+        `params` is called in here, so that a malformed params shape is answered like any other
+        bad input rather than escaping to pygls as an unexpected exception (-32603).
+        """
         try:
             if not self.settings_ready.is_set():
                 await asyncio.wait_for(self.settings_ready.wait(), SETTINGS_WAIT)
@@ -72,7 +78,7 @@ class BerthServer(LanguageServer):
                         SETTINGS_WAIT)
             self.settings_ready.set()
         try:
-            return await handler(self, params)
+            return await handler(self, params())
         except BerthError as exc:
             raise BerthRpcError(exc) from None
         except JsonRpcException:

@@ -181,10 +181,8 @@ def register(server: BerthServer) -> None:
 
 
 def _register_one(server: BerthServer, method: str, handler: Handler) -> None:
-    # The params' shape is checked inside `answer`, like everything else: a BadInput raised out
-    # here would reach pygls as an unexpected exception, answered -32603 with its class name.
     async def as_request(ls: BerthServer, params: Any) -> Any:
-        return await ls.answer(_on_params(handler, lambda: _params(params)), {})
+        return await ls.answer(handler, lambda: _params(params))
 
     # No annotations: pygls evaluates a command handler's type hints to convert its arguments.
     async def as_command(ls, *args):  # noqa: ANN001, ANN002, ANN202
@@ -193,18 +191,10 @@ def _register_one(server: BerthServer, method: str, handler: Handler) -> None:
                 raise BadInput(f"{COMMANDS[method]} takes one object argument, got {len(args)}.")
             return _params(args[0] if args else None)
 
-        return await ls.answer(_on_params(handler, params), {})
+        return await ls.answer(handler, params)
 
     server.feature(method)(as_request)
     server.command(COMMANDS[method])(as_command)
-
-
-def _on_params(handler: Handler, params: Callable[[], dict[str, Any]]) -> Handler:
-    async def call(server: BerthServer, _: dict[str, Any]) -> Any:
-        return await handler(server, params())
-
-    call.__name__ = handler.__name__
-    return call
 
 
 def _params(raw: Any) -> dict[str, Any]:
