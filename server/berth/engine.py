@@ -177,6 +177,9 @@ class Engine:
             if existing is not None and recreate:
                 config = request.resolve(existing.config)
                 self._ensure_image(config.template, progress)
+                if (config.template, config.agent) != (existing.template, existing.agent):
+                    # A mistyped template must not cost the user the sandbox they have.
+                    self._check_template_has_agent(config, progress)
                 self._remove_container(existing)
                 existing = None
             else:
@@ -239,6 +242,29 @@ class Engine:
         except BaseException:
             self._discard(sandbox)
             raise
+
+    def _check_template_has_agent(self, config: SandboxConfig, progress: Progress) -> None:
+        """Whether the template holds the agent's binary, in a throwaway container of its own."""
+        agent = get_agent(config.agent)
+        progress("creating", f"Checking that {config.template} has {agent.binary}")
+        from docker.errors import APIError
+
+        api = self.api
+        with translated(f"Checking template {config.template}"):
+            probe = api.create_container(
+                image=config.template, entrypoint=["/bin/sh", "-c", 'command -v "$0"', agent.binary],
+                user="0", labels={labels.MARKER: "true", labels.PROBE: "true"},
+                host_config=api.create_host_config(privileged=False), detach=True)
+            try:
+                try:
+                    api.start(probe["Id"])
+                    code = api.wait(probe["Id"], timeout=self._timeout or 30).get("StatusCode")
+                except APIError:
+                    code = 127  # no /bin/sh at all (or another CPU's): no usable agent either
+                if code != 0:
+                    raise TemplateProblem(missing_binary_message(agent), value=config.template)
+            finally:
+                api.remove_container(probe["Id"], force=True)
 
     def _adopt_after_conflict(self, workspace: str, name: str, progress: Progress) -> Sandbox:
         """Another window or the CLI created this workspace's sandbox at the same moment: use it."""

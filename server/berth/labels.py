@@ -21,6 +21,8 @@ TEMPLATE = PREFIX + "template"
 CONFIG = PREFIX + "config"
 USER = PREFIX + "user"
 VERSION = PREFIX + "version"
+# A throwaway container checking a template before a recreate: Berth's, but no sandbox.
+PROBE = PREFIX + "probe"
 
 
 def sandbox_labels(workspace: str, key: str, config: SandboxConfig, user: str,

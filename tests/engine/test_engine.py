@@ -332,3 +332,20 @@ def test_run_unpauses_a_sandbox_paused_from_outside(engine, workspace, docker_ap
     assert again.sandbox.full_id == created.sandbox.full_id
     assert again.sandbox.status == "running"
     assert sh(engine, workspace, "echo alive").stdout == "alive\n"
+
+
+def test_recreate_onto_a_template_without_the_agent_keeps_the_sandbox(engine, workspace,
+                                                                      docker_api):
+    created = run(engine, workspace)
+    sh(engine, workspace, "echo installed > /tmp/state")
+    with pytest.raises(TemplateProblem) as info:
+        engine.run(workspace, parse_request({"template": PLAIN}), recreate=True)
+    assert info.value.message.startswith("The claude binary was not found in the sandbox")
+    kept = engine.find(workspace)
+    assert kept.full_id == created.sandbox.full_id and kept.status == "running"
+    assert sh(engine, workspace, "cat /tmp/state").stdout == "installed\n"
+    probes = docker_api.containers(all=True, filters={"label": ["dev.berth.probe=true"]})
+    assert probes == []
+    moved = engine.run(workspace, parse_request({"template": CLAUDE_WITH_CONFIG}), recreate=True)
+    assert moved.sandbox.template == CLAUDE_WITH_CONFIG and moved.sandbox.status == "running"
+    assert moved.sandbox.full_id != created.sandbox.full_id
