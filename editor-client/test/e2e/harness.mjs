@@ -92,8 +92,13 @@ export function makeWorkspace(name, settings) {
   fs.mkdirSync(path.join(dir, '.vscode'), { recursive: true });
   fs.writeFileSync(path.join(dir, 'README.md'), `# ${name}\n\nA Berth e2e workspace.\n`);
   writeSettings(dir, settings);
+  // Owned by an ordinary user, as on a developer's machine (CI runs as root): the sandbox's agent
+  // user then takes that uid and can write the folder.
+  if (process.getuid && process.getuid() === 0) fs.chownSync(dir, HOST_UID, HOST_UID);
   return fs.realpathSync(dir);
 }
+
+const HOST_UID = 1234;
 
 export function writeSettings(dir, settings) {
   fs.writeFileSync(path.join(dir, '.vscode', 'settings.json'), JSON.stringify(settings, null, 2) + '\n');
