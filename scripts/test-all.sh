@@ -9,11 +9,13 @@ start=$(date +%s)
 
 BERTH_TEST_DEPS=1 bash scripts/setup.sh
 
-# Other editors' built-in LSP clients, to prove the protocol works beyond VS Code.
+# Other editors' built-in LSP clients, to prove the protocol works beyond VS Code; a registry.
 missing=()
 command -v nvim >/dev/null 2>&1 || missing+=(neovim)
 command -v emacs >/dev/null 2>&1 || missing+=(emacs-nox)
 [ -f /usr/share/emacs/site-lisp/elpa/eglot-1.9/eglot.el ] || missing+=(elpa-eglot)
+# A real registry on loopback, to test pulling a missing template.
+command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
 if [ ${#missing[@]} -gt 0 ]; then
   say "Installing ${missing[*]} from Debian"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||

@@ -7,7 +7,10 @@ not a skip: CI's .ci/run starts one.
 from __future__ import annotations
 
 import os
+import shutil
+import socket
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -90,3 +93,45 @@ async def sessions():
     yield start
     for session in started:
         await stop_session(session)
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory, templates):
+    """Debian's docker-registry on loopback, which the engine trusts without TLS."""
+    binary = shutil.which("docker-registry")
+    assert binary, "docker-registry is part of the test set-up; scripts/test-all.sh installs it"
+    root = tmp_path_factory.mktemp("registry")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = root / "config.yml"
+    config.write_text(f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {root}/data\n"
+                      f"http:\n  addr: 127.0.0.1:{port}\nlog:\n  level: warn\n")
+    process = subprocess.Popen([binary, "serve", str(config)], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the registry did not start listening"
+                assert process.poll() is None, "the registry exited at start"
+                time.sleep(0.1)
+        yield f"127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def remote_template(registry, docker_api):
+    """A template that exists only in the registry, not on the engine."""
+    ref = f"{registry}/berth-pull/claude:{uuid.uuid4().hex[:8]}"
+    docker_api.tag(CLAUDE, ref)
+    for line in docker_api.push(ref, stream=True, decode=True):
+        assert "error" not in line, line
+    docker_api.remove_image(ref)
+    yield ref
+    subprocess.run(["docker", "rmi", "-f", ref], capture_output=True)

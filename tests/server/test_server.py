@@ -288,3 +288,15 @@ async def test_results_are_plain_json(sessions, workspace):
     s = await sessions([workspace], options=TEMPLATE)
     result = await s.request("sandbox/run")
     assert json.loads(json.dumps(result)) == result
+
+
+async def test_pulling_a_template_reports_progress(sessions, workspace, remote_template):
+    s = await sessions([workspace], options={"template": remote_template})
+    mark = len(s.statuses)
+    result = await s.request("sandbox/run")
+    assert result["template"] == remote_template and result["created"]
+    reports = [r.message or "" for rs in s.client.progress_reports.values() for r in rs
+               if r.kind == "report"]
+    assert reports[0] == f"Pulling template {remote_template}"
+    pulling = await s.wait_status(workspace, "creating", after=mark)
+    assert pulling["message"].startswith(f"Pulling template {remote_template}")
