@@ -13,10 +13,10 @@ import re
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from berth import __version__, labels
+from berth import __version__, labels, templates
 from berth.agents import Agent, get_agent, missing_binary_message
 from berth.config import ConfigRequest, SandboxConfig
 from berth.container_setup import (
@@ -29,15 +29,13 @@ from berth.container_setup import (
 from berth.docker_client import call, connect, translated
 from berth.errors import BadInput, BerthError, Conflict, EngineError, NotFound, TemplateProblem
 from berth.models import ExecResult, RunResult, Sandbox, Status, iso_time
+from berth.templates import Progress
 from berth.workspace import default_sandbox_name, workspace_key
 
 if TYPE_CHECKING:
     import docker
 
 log = logging.getLogger(__name__)
-
-# Called with a phase (`pulling`, `creating`, `starting`) and a human message.
-Progress = Callable[[str, str], None]
 
 SOCKET_WARNING = (
     "The Docker socket is mounted into this sandbox: the agent can control the host's Docker engine "
@@ -176,10 +174,10 @@ class Engine:
             existing = self.find(workspace)
             if existing is not None and recreate:
                 config = request.resolve(existing.config)
-                self._ensure_image(config.template, progress)
+                templates.ensure_image(self.api, config.template, progress)
                 if (config.template, config.agent) != (existing.template, existing.agent):
                     # A mistyped template must not cost the user the sandbox they have.
-                    self._check_template_has_agent(config, progress)
+                    templates.check_has_agent(self.api, config, progress, self._timeout)
                 self._remove_container(existing)
                 existing = None
             else:
@@ -202,8 +200,8 @@ class Engine:
     def _create(self, workspace: str, config: SandboxConfig,
                 progress: Progress) -> tuple[Sandbox, bool]:
         agent = get_agent(config.agent)
-        image = self._ensure_image(config.template, progress)
-        user = _image_user(image)
+        image = templates.ensure_image(self.api, config.template, progress)
+        user = templates.image_user(image)
         name = config.name or default_sandbox_name(agent.name, workspace)
         progress("creating", f"Creating sandbox {name} from {config.template}")
         api = self.api
@@ -242,29 +240,6 @@ class Engine:
         except BaseException:
             self._discard(sandbox)
             raise
-
-    def _check_template_has_agent(self, config: SandboxConfig, progress: Progress) -> None:
-        """Whether the template holds the agent's binary, in a throwaway container of its own."""
-        agent = get_agent(config.agent)
-        progress("creating", f"Checking that {config.template} has {agent.binary}")
-        from docker.errors import APIError
-
-        api = self.api
-        with translated(f"Checking template {config.template}"):
-            probe = api.create_container(
-                image=config.template, entrypoint=["/bin/sh", "-c", 'command -v "$0"', agent.binary],
-                user="0", labels={labels.MARKER: "true", labels.PROBE: "true"},
-                host_config=api.create_host_config(privileged=False), detach=True)
-            try:
-                try:
-                    api.start(probe["Id"])
-                    code = api.wait(probe["Id"], timeout=self._timeout or 30).get("StatusCode")
-                except APIError:
-                    code = 127  # no /bin/sh at all (or another CPU's): no usable agent either
-                if code != 0:
-                    raise TemplateProblem(missing_binary_message(agent), value=config.template)
-            finally:
-                api.remove_container(probe["Id"], force=True)
 
     def _adopt_after_conflict(self, workspace: str, name: str, progress: Progress) -> Sandbox:
         """Another window or the CLI created this workspace's sandbox at the same moment: use it."""
@@ -351,33 +326,6 @@ class Engine:
             raise TemplateProblem(
                 f"Setting up the sandbox failed (exit {result.exit_code}): "
                 f"{(result.stderr or result.stdout).strip()[:300]}", value=sandbox.template)
-
-    def _ensure_image(self, template: str, progress: Progress) -> dict[str, Any]:
-        import docker.errors
-
-        api = self.api
-        with translated(f"Looking up template {template}"):
-            try:
-                return api.inspect_image(template)
-            except docker.errors.NotFound:
-                pass
-        progress("pulling", f"Pulling template {template}")
-        from docker.utils import parse_repository_tag
-
-        repo, tag = parse_repository_tag(template)
-        try:
-            with translated("Pull failed"):
-                for line in api.pull(repo, tag=tag or "latest", stream=True, decode=True):
-                    if "error" in line:
-                        raise TemplateProblem(line["error"])
-                    if "status" in line:
-                        progress("pulling", f"{template}: {line['status']} {line.get('progress', '')}"
-                                 .rstrip())
-                return api.inspect_image(template)
-        except (TemplateProblem, EngineError, NotFound) as exc:
-            raise TemplateProblem(
-                f"The template image {template!r} is not on this engine and could not be pulled: "
-                f"{exc.message}", value=template) from None
 
     def _mounts(self, workspace: str, config: SandboxConfig, agent: Agent) -> list[Any]:
         from docker.types import Mount
@@ -539,14 +487,6 @@ def _sandbox(summary: dict[str, Any]) -> Sandbox | None:
         config=labels.recorded_config(lab, name),
         labels=dict(lab),
     )
-
-
-def _image_user(image: dict[str, Any]) -> str:
-    """The template's non-root user (its USER), or '' to run as root."""
-    user = ((image.get("Config") or {}).get("User") or "").strip()
-    if user.split(":")[0] in ("", "root", "0"):
-        return ""
-    return user
 
 
 def _git_identity_env() -> list[str]:
