@@ -231,8 +231,7 @@ class Engine:
                 conflict = True
         if conflict:
             return self._adopt_after_conflict(workspace, name, progress), False
-        summary = self._summaries({"id": [created["Id"]]})
-        sandbox = _sandbox(summary[0]) if summary else None
+        sandbox = self._by_id(created["Id"])
         if sandbox is None:
             raise EngineError(f"Sandbox {name} vanished right after it was created.")
         try:
@@ -459,9 +458,12 @@ class Engine:
             argv += ["-u", sandbox.user]
         return [*argv, "-w", sandbox.workspace, sandbox.full_id[:12]]
 
+    def _by_id(self, container_id: str) -> Sandbox | None:
+        summary = self._summaries({"id": [container_id]})
+        return _sandbox(summary[0]) if summary else None
+
     def _refreshed(self, sandbox: Sandbox) -> Sandbox:
-        summary = self._summaries({"id": [sandbox.full_id]})
-        fresh = _sandbox(summary[0]) if summary else None
+        fresh = self._by_id(sandbox.full_id)
         if fresh is None:
             raise NotFound(f"The sandbox {sandbox.name} was removed while Berth was using it.")
         return fresh

@@ -11,6 +11,7 @@ from lsprotocol import types
 from berth.errors import BerthError
 from berth.lsp.folders import Folder
 from berth.lsp.params import plain
+from berth.lsp.requests import start_sandbox
 from berth.watcher import EventWatcher
 
 if TYPE_CHECKING:
@@ -107,18 +108,10 @@ async def _auto_start(ls: BerthServer, folder: Folder) -> None:
         return  # nothing to start: absent stays absent, running stays running
     if mode == "always" and last.get("state") in ("running", "unavailable"):
         return
-    from berth.lsp.requests import ProgressReporter
-
     try:
-        async with ProgressReporter(ls, "Berth: starting sandbox", folder.path) as progress:
-            result = await ls.in_worker(ls.engine.run, folder.path, folder.settings, (),
-                                        progress=progress)
-        for warning in result.warnings:
-            ls.warn(warning)
+        await start_sandbox(ls, folder.path, folder.settings)
     except BerthError as exc:
         ls.warn(f"Berth could not start the sandbox for {folder.path}: {exc.message}")
-    finally:
-        await ls.status.refresh(folder.path)
 
 
 def start_watcher(ls: BerthServer) -> None:

@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
-from berth.config import parse_agent_args, parse_request
+from berth.config import ConfigRequest, parse_agent_args, parse_request
 from berth.engine import Progress
 from berth.errors import BadInput
 from berth.lsp.params import plain
+from berth.models import RunResult
 
 if TYPE_CHECKING:
     from berth.lsp.app import BerthServer
@@ -53,6 +54,13 @@ async def run(server: BerthServer, params: dict[str, Any], *, recreate: bool = F
     if "recreate" in params and not isinstance(params["recreate"], bool):
         raise BadInput(f"'recreate' must be true or false, got {params['recreate']!r}.",
                        field="recreate")
+    result = await start_sandbox(server, workspace, request, agent_args, recreate=recreate)
+    return result.to_json()
+
+
+async def start_sandbox(server: BerthServer, workspace: str, request: ConfigRequest,
+                        agent_args: tuple[str, ...] = (), *, recreate: bool = False) -> RunResult:
+    """engine.run with `$/progress`, transient statuses and warnings: for requests and auto-start."""
     try:
         title = f"Berth: {'recreating' if recreate else 'starting'} sandbox"
         async with ProgressReporter(server, title, workspace) as progress:
@@ -63,7 +71,7 @@ async def run(server: BerthServer, params: dict[str, Any], *, recreate: bool = F
         server.status.soon(workspace)
     for warning in result.warnings:
         server.warn(warning)
-    return result.to_json()
+    return result
 
 
 async def recreate(server: BerthServer, params: dict[str, Any]) -> Any:

@@ -48,10 +48,18 @@ class StatusPublisher:
         self._sent[workspace] = data
         self._server.protocol.notify(NOTIFICATION, data)
 
-    def transient(self, workspace: str, state: str, message: str | None = None) -> None:
-        """A state only this server knows of (creating, starting, stopping, removing)."""
+    def _supersede(self, workspace: str) -> None:
+        """What is published now is newer than any refresh under way: those are dropped."""
         self._started[workspace] = self._started.get(workspace, 0) + 1
         self._shown[workspace] = self._started[workspace]
+
+    def _known(self) -> set[str]:
+        """Every open folder, and every workspace a status was ever sent for."""
+        return {f.path for f in self._server.folders} | set(self._sent)
+
+    def transient(self, workspace: str, state: str, message: str | None = None) -> None:
+        """A state only this server knows of (creating, starting, stopping, removing)."""
+        self._supersede(workspace)
         previous = self._sent.get(workspace) or {}
         data = {"workspace": workspace, "state": state, "sandbox": previous.get("sandbox"),
                 "drift": previous.get("drift", [])}
@@ -70,8 +78,7 @@ class StatusPublisher:
         if (previous.get("state") != "running" or not sandbox
                 or not container_id.startswith(sandbox["id"])):
             return
-        self._started[workspace] = self._started.get(workspace, 0) + 1
-        self._shown[workspace] = self._started[workspace]
+        self._supersede(workspace)
         self.publish({**previous, "state": "stopped", "sandbox": {**sandbox, "status": "exited"}})
 
     async def refresh(self, workspace: str) -> None:
@@ -98,11 +105,10 @@ class StatusPublisher:
         self.publish(status)
 
     async def refresh_all(self) -> None:
-        workspaces = {f.path for f in self._server.folders} | set(self._sent)
-        await asyncio.gather(*(self.refresh(w) for w in workspaces))
+        await asyncio.gather(*(self.refresh(w) for w in self._known()))
 
     def set_unavailable(self, message: str) -> None:
-        for workspace in {f.path for f in self._server.folders} | set(self._sent):
+        for workspace in self._known():
             previous = self._sent.get(workspace) or {}
             self.publish({"workspace": workspace, "state": "unavailable",
                           "sandbox": previous.get("sandbox"), "drift": [], "message": message})
