@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Sets everything up (Docker engine, .venv, test templates, Node and VS Code for the editor tests)
-# and runs every test: lint, unit, engine, server, CLI, reliability, then the VS Code extension.
+# Sets everything up (Docker engine, .venv, test templates, a real agent template, Node and VS Code
+# for the editor tests) and runs every test: lint, unit, engine, server, CLI, the real agents,
+# reliability, then the VS Code extension.
 # Any failing step fails the whole run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,10 +29,17 @@ say "ruff"
 say "Building the offline test templates"
 bash tests/images/build.sh
 
+# The real agents (Claude Code, Codex, Gemini CLI, OpenCode, Copilot CLI) from npm on a debootstrapped
+# Debian: a few minutes cold, cached by its recipe's hash on this engine after that.
+say "Building the real agent template (berth-test/agents:1)"
+t0=$(date +%s)
+bash tests/images/real/build.sh
+say "  real agent template ready in $(( $(date +%s) - t0 )) s"
+
 # pytest exits 5 when it collected nothing: with `set -e` that fails the run, as it must.
-say "Python tests (unit, engine, server, CLI, Neovim and Emacs clients, reliability)"
+say "Python tests (unit, engine, server, CLI, real agents, Neovim and Emacs clients, reliability)"
 .venv/bin/pytest -p no:cacheprovider -q -m "not engine_restart" \
-  tests/unit tests/engine tests/server tests/cli tests/editors tests/reliability
+  tests/unit tests/engine tests/server tests/cli tests/agents tests/editors tests/reliability
 
 say "Engine-restart tests (they stop and restart dockerd, so they run last and alone)"
 .venv/bin/pytest -p no:cacheprovider -q -m engine_restart tests/reliability

@@ -27,6 +27,15 @@ MARKER = "dev.berth.sandbox=true"
 HOST_UID = 1234
 
 
+@pytest.fixture(autouse=True)
+def user_config_home(tmp_path_factory, monkeypatch) -> Path:
+    """Every test starts without a user config file (~/.config/berth/config.toml of whoever runs
+    the suite must not change what it sees); a test writes `berth/config.toml` under this folder."""
+    home = tmp_path_factory.mktemp("xdg-config")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
+    return home
+
+
 @pytest.fixture(scope="session")
 def docker_api() -> docker.APIClient:
     try:

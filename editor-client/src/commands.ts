@@ -4,9 +4,21 @@
 import * as vscode from 'vscode';
 
 import { chooseFolder, folderForWorkspace } from './folders';
-import { actionsFor, removeAllMessage, Sandbox, sandboxActions, sandboxPickItem, Status } from './presentation';
+import {
+  actionsFor,
+  Agent,
+  agentChosenMessage,
+  agentPickItems,
+  currentAgent,
+  removeAllMessage,
+  Sandbox,
+  sandboxActions,
+  sandboxPickItem,
+  Status,
+} from './presentation';
 import { ReadOnlyDocuments } from './documents';
 import { BerthServer } from './server';
+import { SECTION } from './settings';
 import { SandboxesView, SandboxNode } from './sandboxesView';
 import { DockerSocketConsent } from './socketConsent';
 import { SandboxStatusBar } from './statusBar';
@@ -44,6 +56,7 @@ export class Commands implements vscode.Disposable {
     reg('berth.removeSandbox', (arg?: unknown) => this.removeSandbox(arg));
     reg('berth.removeAllSandboxes', () => this.removeAll());
     reg('berth.listSandboxes', () => this.listSandboxes());
+    reg('berth.chooseAgent', (arg?: unknown) => this.chooseAgent(arg));
     reg('berth.inspectSandbox', (arg?: unknown) => this.inspectFolder(arg));
     reg('berth.showLogs', (arg?: unknown) => this.logsFolder(arg));
     reg('berth.openShell', (arg?: unknown) => this.openShell(arg));
@@ -187,6 +200,49 @@ export class Commands implements vscode.Disposable {
       case 'remove':
         return this.removeById(sandbox);
     }
+  }
+
+  /** Sets the folder's `berth.agent` from the agents the server knows (built-in and the user's config). */
+  async chooseAgent(arg?: unknown): Promise<void> {
+    const folder = await this.folderFor(arg, 'Choose Agent');
+    if (!folder) return;
+    const agents = await this.server.request<Agent[]>('sandbox/agents', {});
+    if (!agents) return;
+    if (!agents.length) {
+      void vscode.window.showInformationMessage('Berth: the server knows no agents.');
+      return;
+    }
+    const config = vscode.workspace.getConfiguration(SECTION, folder.ws.uri);
+    const status = this.statuses.of(folder);
+    const current = currentAgent(config.get<string | null>('agent'), status);
+    const items = agentPickItems(agents, current).map((row) =>
+      row.current ? { ...row, iconPath: new vscode.ThemeIcon('check') } : row,
+    );
+    const picked = await vscode.window.showQuickPick(items, {
+      title: `Berth: Choose Agent for "${folder.name}"`,
+      placeHolder: `The agent Run Agent starts in "${folder.name}" (now ${current.name})`,
+      matchOnDescription: true,
+      matchOnDetail: true,
+    });
+    if (!picked) return;
+    try {
+      await config.update('agent', picked.name, vscode.ConfigurationTarget.WorkspaceFolder);
+    } catch (err) {
+      void vscode.window.showErrorMessage(
+        `Berth: could not set berth.agent for "${folder.name}": ${err instanceof Error ? err.message : String(err)}`,
+      );
+      return;
+    }
+    const agent = agents.find((a) => a.name === picked.name) ?? { name: picked.name, title: '' };
+    // The status now, not when the pick opened: a sandbox may have been created or removed meanwhile.
+    const sandboxAgent = (this.statuses.of(folder) ?? status)?.sandbox?.agent;
+    const message = agentChosenMessage(folder.name, agent, sandboxAgent);
+    if (!message.recreate) {
+      void vscode.window.showInformationMessage(message.text);
+      return;
+    }
+    const button = await vscode.window.showInformationMessage(message.text, 'Recreate');
+    if (button === 'Recreate') await vscode.commands.executeCommand('berth.recreateSandbox', folder.ws.uri);
   }
 
   async stopById(sandbox: Sandbox): Promise<void> {

@@ -11,7 +11,15 @@ from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 from berth import __version__
-from berth.config import parse_agent_args, parse_request
+from berth.agents import agents
+from berth.config import (
+    describe_drift,
+    merge_env,
+    parse_agent_args,
+    parse_env,
+    parse_request,
+    read_env_file,
+)
 from berth.engine import Engine
 from berth.errors import BerthError, NotFound
 from berth.models import Sandbox
@@ -31,13 +39,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="create or start the workspace's sandbox and run the agent in it",
                          usage="berth run [OPTIONS] AGENT [AGENT-ARGS...]")
-    run.add_argument("-e", "--env", action="append", metavar="KEY=VALUE",
-                     help="environment variable for the sandbox (repeatable)")
+    run.add_argument("-e", "--env", action="append", metavar="KEY[=VALUE]",
+                     help="environment variable for the sandbox (repeatable); a bare KEY passes "
+                          "this machine's value")
+    run.add_argument("--env-file", action="append", metavar="FILE",
+                     help="read KEY=VALUE lines from FILE (repeatable; -e wins)")
     run.add_argument("-v", "--volume", action="append", metavar="HOST:CONTAINER[:ro]",
                      help="extra bind mount (repeatable)")
     run.add_argument("--mount-docker-socket", action="store_true", default=None,
                      help="mount the host's Docker socket (gives the agent control of the engine)")
-    run.add_argument("--credentials", metavar="MODE", help="sandbox (default), host or none")
+    run.add_argument("--credentials", metavar="MODE",
+                     help="sandbox (default: the agent's login shared by its sandboxes), isolated "
+                          "(this workspace's own), host (~/.ssh, ~/.gitconfig read-only) or none")
+    run.add_argument("--host-certificates", action="store_true", default=None,
+                     help="trust this machine's CA certificates in the sandbox and pass its "
+                          "HTTP(S)_PROXY/NO_PROXY (for TLS-inspecting corporate proxies)")
     run.add_argument("-t", "--template", metavar="IMAGE", help="template image")
     run.add_argument("--name", help="container name")
     run.add_argument("-d", "--detached", action="store_true",
@@ -46,7 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-w", "--workspace", default=None, help="workspace folder (default: .)")
     run.add_argument("--recreate", action="store_true",
                      help="apply settings that differ from the sandbox's by recreating it")
-    run.add_argument("agent", metavar="AGENT", help="claude or gemini")
+    run.add_argument("agent", metavar="AGENT",
+                     help="claude, codex, gemini, copilot, opencode, shell, or one of your own "
+                          "(`berth agents`)")
     run.add_argument("agent_args", nargs=argparse.REMAINDER, metavar="AGENT-ARGS")
 
     ls = sub.add_parser("ls", help="list sandboxes")
@@ -73,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("-w", "--workspace", help="workspace folder (default: .)")
     logs.add_argument("--tail", type=int, help="only the last N lines")
 
+    agents = sub.add_parser("agents", help="list the agents, with where each keeps its login")
+    agents.add_argument("--json", action="store_true", help="as a JSON array")
+
     sub.add_parser("version", help="print Berth's version")
     return parser
 
@@ -94,11 +115,15 @@ def _workspace(value: str | None) -> str:
 
 def cmd_run(args: argparse.Namespace, engine: Engine) -> int:
     raw: dict[str, Any] = {"agent": args.agent}
-    for key, value in (("env", args.env), ("volumes", args.volume), ("template", args.template),
+    for key, value in (("volumes", args.volume), ("template", args.template),
                        ("credentials", args.credentials), ("name", args.name),
-                       ("mountDockerSocket", args.mount_docker_socket)):
+                       ("mountDockerSocket", args.mount_docker_socket),
+                       ("hostCertificates", args.host_certificates)):
         if value is not None:
             raw[key] = value
+    if args.env is not None or args.env_file is not None:
+        from_files = [entry for path in args.env_file or () for entry in read_env_file(path)]
+        raw["env"] = list(merge_env(parse_env(from_files), parse_env(args.env or [])))
     request = parse_request(raw)
     agent_args = parse_agent_args(args.agent_args)
     workspace = _workspace(args.workspace)
@@ -116,8 +141,7 @@ def cmd_run(args: argparse.Namespace, engine: Engine) -> int:
         print("berth: warning: this sandbox was created with other settings, which were NOT "
               "applied (use --recreate to apply them, or `berth rm` first):", file=sys.stderr)
         for item in result.drift:
-            print(f"  {item['field']}: recorded {json.dumps(item['recorded'])}, "
-                  f"requested {json.dumps(item['requested'])}", file=sys.stderr)
+            print(f"  {describe_drift(item)}", file=sys.stderr)
     if args.detached:
         print(result.sandbox.id if args.quiet else
               f"Sandbox {result.sandbox.id} ({result.sandbox.name}) is running for {workspace}")
@@ -200,6 +224,27 @@ def cmd_logs(args: argparse.Namespace, engine: Engine) -> int:
     return 0
 
 
+def cmd_agents(args: argparse.Namespace, engine: Engine) -> int:
+    table = agents()
+    if args.json:
+        print(json.dumps([a.to_json() for a in table.values()], indent=2))
+        return 0
+    rows = [("AGENT", "BINARY", "DEFAULT TEMPLATE", "LOGIN KEPT IN", "API KEYS")]
+    for a in table.values():
+        kept = (f"{a.credentials_volume}: " + ", ".join(f"~/{p}" for p in a.state)
+                if a.state else "-")
+        custom = "" if a.source == "built-in" else " *"
+        rows.append((a.name + custom, a.binary or "(login shell)", a.default_template, kept,
+                     ", ".join(a.keys) or "-"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("   ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    sources = sorted({a.source for a in table.values() if a.source != "built-in"})
+    if sources:
+        print(f"\n* defined or changed in {', '.join(sources)}")
+    return 0
+
+
 def cmd_version(args: argparse.Namespace, engine: Engine) -> int:
     print(f"berth version {__version__}")
     return 0
@@ -213,6 +258,7 @@ COMMANDS = {
     "stop": cmd_stop,
     "exec": cmd_exec,
     "logs": cmd_logs,
+    "agents": cmd_agents,
     "version": cmd_version,
 }
 

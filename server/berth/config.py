@@ -7,6 +7,7 @@ configuration, so `berth run claude` on an existing sandbox does not report drif
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Mapping
@@ -16,8 +17,9 @@ from typing import Any
 from berth.agents import DEFAULT_AGENT, get_agent
 from berth.errors import BadInput
 
-CREDENTIAL_MODES = ("sandbox", "host", "none")
-CONFIG_FIELDS = ("agent", "template", "env", "volumes", "mountDockerSocket", "credentials", "name")
+CREDENTIAL_MODES = ("sandbox", "isolated", "host", "none")
+CONFIG_FIELDS = ("agent", "template", "env", "volumes", "mountDockerSocket", "credentials",
+                 "hostCertificates", "name")
 # Docker's own rule for container names.
 _NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$")
 _ENV_KEY_RE = re.compile(r"^[^=\s\x00]+$")
@@ -28,7 +30,12 @@ _VOLUME_MODES = {"ro": "ro", "readonly": "ro", "rw": "rw"}
 
 @dataclass(frozen=True)
 class SandboxConfig:
-    """A sandbox's complete configuration, as recorded on its container at creation."""
+    """A sandbox's complete configuration, as recorded on its container at creation.
+
+    `env` holds `KEY=VALUE` entries when the values are known (a request, or a recorded configuration
+    completed from the container's own environment), and bare `KEY` names when read from labels:
+    values may be secrets, so labels, statuses and messages only ever carry the names.
+    """
 
     agent: str = DEFAULT_AGENT
     template: str = ""
@@ -36,32 +43,43 @@ class SandboxConfig:
     volumes: tuple[str, ...] = ()
     mount_docker_socket: bool = False
     credentials: str = "sandbox"
+    host_certificates: bool = False
     name: str | None = None
 
+    @property
+    def env_names(self) -> list[str]:
+        return [item.split("=", 1)[0] for item in self.env]
+
     def to_json(self) -> dict[str, Any]:
+        """The recorded form (labels, inspect): environment names only, never values."""
         return {
             "agent": self.agent,
             "template": self.template,
-            "env": list(self.env),
+            "env": self.env_names,
             "volumes": list(self.volumes),
             "mountDockerSocket": self.mount_docker_socket,
             "credentials": self.credentials,
+            "hostCertificates": self.host_certificates,
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any], name: str | None = None) -> SandboxConfig:
         return cls(
             agent=str(data.get("agent", DEFAULT_AGENT)),
+            # Berth 0.1 recorded values too: they are dropped on reading, never shown again.
             template=str(data.get("template", "")),
-            env=tuple(data.get("env", ())),
+            env=tuple(str(item).split("=", 1)[0] for item in data.get("env", ())),
             volumes=tuple(data.get("volumes", ())),
             mount_docker_socket=bool(data.get("mountDockerSocket", False)),
             credentials=str(data.get("credentials", "sandbox")),
+            host_certificates=bool(data.get("hostCertificates", False)),
             name=name,
         )
 
-    def env_dict(self) -> dict[str, str]:
-        return dict(item.split("=", 1) for item in self.env)
+    def with_env_values(self, container_env: Mapping[str, str]) -> SandboxConfig:
+        """This recorded configuration with its variables' values, read from the container."""
+        return replace(self, env=tuple(f"{k}={container_env[k]}" for k in self.env_names
+                                       if k in container_env))
 
 
 @dataclass(frozen=True)
@@ -93,11 +111,17 @@ class ConfigRequest:
             volumes=f.get("volumes", base.volumes),
             mount_docker_socket=f.get("mountDockerSocket", base.mount_docker_socket),
             credentials=f.get("credentials", base.credentials),
+            host_certificates=f.get("hostCertificates", base.host_certificates),
             name=f.get("name", base.name),
         )
 
-    def drift(self, recorded: SandboxConfig) -> list[dict[str, Any]]:
-        """Each explicitly requested field whose value differs from the recorded one."""
+    def drift(self, recorded: SandboxConfig,
+              container_env: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+        """Each explicitly requested field whose value differs from the recorded one.
+
+        Environment values are compared with `container_env` (the container's own environment: the
+        only place they are kept) and reported by name only, under `changed`.
+        """
         out = []
         rec = recorded.to_json() | {"name": recorded.name}
         for key in CONFIG_FIELDS:
@@ -105,14 +129,21 @@ class ConfigRequest:
                 continue
             want, have = self.fields[key], rec[key]
             if key == "env":
-                same = _env_map(want) == _env_map(have)
-            elif key == "volumes":
-                same = sorted(want) == sorted(have)
-            else:
-                same = want == have
+                out += _env_drift(_env_map(want), have, container_env or {})
+                continue
+            same = sorted(want) == sorted(have) if key == "volumes" else want == have
             if not same:
                 out.append({"field": key, "recorded": _jsonable(have), "requested": _jsonable(want)})
         return out
+
+
+def _env_drift(want: dict[str, str], recorded: list[str],
+               container_env: Mapping[str, str]) -> list[dict[str, Any]]:
+    changed = sorted(k for k in want if k in recorded and container_env.get(k) != want[k])
+    if set(want) == set(recorded) and not changed:
+        return []
+    return [{"field": "env", "recorded": sorted(recorded), "requested": sorted(want),
+             "changed": changed}]
 
 
 def _jsonable(value: Any) -> Any:
@@ -123,8 +154,33 @@ def _env_map(items: Any) -> dict[str, str]:
     return dict(item.split("=", 1) for item in items)
 
 
-def parse_env(items: Any, field_name: str = "env") -> tuple[str, ...]:
-    """Validate `KEY=VALUE` entries. Messages name the key, never the value: values may be secrets."""
+def env_map(entries: Any) -> dict[str, str]:
+    """`KEY=VALUE` entries (a container's `Config.Env`) as a mapping; malformed ones are skipped."""
+    return dict(e.split("=", 1) for e in entries or () if isinstance(e, str) and "=" in e)
+
+
+def describe_drift(item: Mapping[str, Any]) -> str:
+    """One drift entry for a person: environment variables by name, never by value."""
+    if item["field"] == "env":
+        rec, req = set(item["recorded"]), set(item["requested"])
+        parts = [f"{k} (value changed)" for k in item.get("changed", [])]
+        parts += [f"{k} (added)" for k in sorted(req - rec)]
+        parts += [f"{k} (removed)" for k in sorted(rec - req)]
+        return "env: " + ", ".join(parts)
+    return (f"{item['field']}: recorded {json.dumps(item['recorded'])}, "
+            f"requested {json.dumps(item['requested'])}")
+
+
+_HOST_VAR_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# A name shown in an error about a variable that is not set: conventional names only, since a bare
+# entry may be a pasted token that happens to fit the name rules (`ghp_...` does).
+_SHOWABLE_NAME_RE = re.compile(r"^[A-Z_][A-Z0-9_]{0,39}$")
+
+
+def parse_env(items: Any, field_name: str = "env",
+              environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """Validate `KEY=VALUE` entries; a bare `KEY` takes this machine's value of KEY (as `docker run -e
+    KEY` does), so a key never has to be written down. Messages name the key, never the value."""
     if isinstance(items, Mapping):
         for k, v in items.items():
             # JSON true, null, lists would become Python's spelling of them ("True", "['x']").
@@ -135,12 +191,20 @@ def parse_env(items: Any, field_name: str = "env") -> tuple[str, ...]:
     if not isinstance(items, (list, tuple)):
         raise BadInput(f"'{field_name}' must be a list of KEY=VALUE strings, got {_kind(items)}.",
                        field=field_name)
+    environ = os.environ if environ is None else environ
     seen: set[str] = set()
     out = []
     for item in items:
         if not isinstance(item, str):
             raise BadInput(f"Each '{field_name}' entry must be a KEY=VALUE string, "
                            f"got {_kind(item)}.", field=field_name)
+        if "=" not in item and _HOST_VAR_RE.match(item):
+            if item not in environ:
+                shown = repr(item) if _SHOWABLE_NAME_RE.match(item) else f"in entry {len(out) + 1}"
+                raise BadInput(f"Environment variable {shown} is not set on this machine, so its "
+                               "value cannot be passed to the sandbox (an entry without '=' passes "
+                               "this machine's value).", field=field_name)
+            item = f"{item}={environ[item]}"
         key, sep, value = item.partition("=")
         # Without a well-formed `=`, where the name ends and a secret begins is unknown (a slip
         # like `TOKEN:value` or `TOKEN value`): only a leading name-like part is ever shown.
@@ -149,7 +213,7 @@ def parse_env(items: Any, field_name: str = "env") -> tuple[str, ...]:
         if not sep:
             start = f" (it starts {shown!r})" if shown and shown != item else ""
             raise BadInput(f"Environment entry {len(out) + 1}{start} is not of the form "
-                           "KEY=VALUE.", field=field_name)
+                           "KEY=VALUE or a variable name.", field=field_name)
         if not key:
             raise BadInput("Environment entry has an empty variable name (it starts with '=').",
                            field=field_name)
@@ -164,6 +228,40 @@ def parse_env(items: Any, field_name: str = "env") -> tuple[str, ...]:
         seen.add(key)
         out.append(f"{key}={value}")
     return tuple(out)
+
+
+def read_env_file(path: str) -> list[str]:
+    """`--env-file`: KEY=VALUE lines (or a bare KEY, taking this machine's value), `#` comments and
+    blank lines allowed, as `docker run --env-file` reads them. Errors name the file and line."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except FileNotFoundError:
+        raise BadInput(f"Env file {path!r} does not exist.", field="envFile", value=path) from None
+    except UnicodeDecodeError:
+        raise BadInput(f"Env file {path!r} is not UTF-8 text.", field="envFile", value=path) from None
+    except OSError as exc:
+        raise BadInput(f"Cannot read env file {path!r}: {exc.strerror}.", field="envFile",
+                       value=path) from None
+    out = []
+    for n, line in enumerate(lines, 1):
+        text = line.lstrip()
+        if not text or text.startswith("#"):
+            continue
+        try:
+            out += parse_env([text.rstrip() if "=" not in text else text])
+        except BadInput as exc:
+            raise BadInput(f"Env file {path!r}, line {n}: {exc.message}", field="envFile",
+                           value=path) from None
+    return out
+
+
+def merge_env(*layers: tuple[str, ...]) -> tuple[str, ...]:
+    """Environment entries of several sources; a later source's value of a key wins."""
+    merged: dict[str, str] = {}
+    for layer in layers:
+        merged.update(_env_map(layer))
+    return tuple(f"{k}={v}" for k, v in merged.items())
 
 
 def parse_volume(spec: Any) -> str:
@@ -250,6 +348,7 @@ _PARSERS = {
     "volumes": parse_volumes,
     "mountDockerSocket": lambda v: _parse_bool(v, "mountDockerSocket"),
     "credentials": _parse_credentials,
+    "hostCertificates": lambda v: _parse_bool(v, "hostCertificates"),
     "name": lambda v: _parse_str(v, "name", _NAME_RE, "container name"),
 }
 

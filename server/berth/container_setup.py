@@ -1,7 +1,10 @@
-"""What runs inside a sandbox container: its idle main process and the one-time setup after creation.
+"""What runs inside a sandbox container: its idle main process, the one-time setup after creation, and
+the hand-over of the shared credentials volume to the sandbox whose agent runs next.
 
 Kept as POSIX sh so that any template with a shell works, from Docker's Ubuntu templates to a busybox
-image. The setup runs as root once, when a new container first starts, before anyone attaches.
+image. Both scripts run as root. Everything in the credentials volume was written by some sandbox's
+agent, so it is treated as hostile: no link in it is ever followed (`find -P`, `chown -h`, tests with
+`-L` before writing), and no command crosses into another mount (`-xdev`).
 """
 
 from __future__ import annotations
@@ -9,13 +12,49 @@ from __future__ import annotations
 # The container's main process: idle until stopped, and quick to stop (SIGTERM ends it at once).
 IDLE_ENTRYPOINT = ["/bin/sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 86400 & wait $!; done"]
 
-# $1 user (name, uid or name:group)  $2 agent's config dir in home  $3 credentials volume mount or ''
-# $4 host credentials mount or ''  $5 agent binary  $6 $7 uid and gid owning the workspace on the host.
+# Written by SETUP_SCRIPT once the sandbox is set up (root-owned: the agent user cannot fake it).
+SETUP_DONE = "/etc/berth-setup.done"
+# Where the host's ~/.gitconfig and ~/.ssh are mounted, read-only, with credentials=host.
+HOST_CREDENTIALS_MOUNT = "/mnt/host-credentials"
+DOCKER_SOCKET = "/var/run/docker.sock"
+# The host's CA bundle, copied in at setup with hostCertificates (a copy, not a mount: the engine may
+# be on another machine than the bundle).
+HOST_CA_BUNDLE = "/etc/berth/host-ca-certificates.crt"
+# In the credentials volume: a folder named for the container that last took the volume over. Which
+# sandbox owns the volume's files decides whose agent can read the login (agents write it mode 600).
+OWNER_MARKER = ".berth-owner-"
+
+# $1 volume mount  $2 user  $3 this container's short id. Gives every file in the volume to the agent
+# user (only those not already its own, so a second run changes nothing), then marks the volume as
+# this container's.
+_CLAIM = r"""
+claim() {
+  v="$1"; cu="$2"; cid="$3"
+  [ -n "$v" ] && [ -d "$v" ] && [ ! -L "$v" ] || return 0
+  cuid=$(id -u "$cu" 2>/dev/null || echo 0); cgid=$(id -g "$cu" 2>/dev/null || echo 0)
+  find "$v" -xdev \( ! -user "$cuid" -o ! -group "$cgid" \) -exec chown -h "$cuid:$cgid" {} + 2>/dev/null
+  for m in "$v/"'""" + OWNER_MARKER + r"""'*; do
+    if [ -L "$m" ] || [ -f "$m" ]; then rm -f "$m"; elif [ -d "$m" ]; then rmdir "$m" 2>/dev/null; fi
+  done
+  mkdir "$v/""" + OWNER_MARKER + r"""$cid" 2>/dev/null
+  return 0
+}
+"""
+
+CLAIM_SCRIPT = _CLAIM + 'claim "$1" "$2" "$3"\n'
+
+# $1 user (name, uid or name:group)  $2 credentials volume mount or ''  $3 host credentials mount or ''
+# $4 agent binary or '' (no agent: a shell)  $5 $6 uid and gid owning the workspace on the host
+# $7 '1' to trust the host's CA bundle  $8 this container's short id
+# $9... the agent's state: `d:PATH:VOLPATH` (a folder in the home kept in the volume, linked there) or
+# `f:PATH:VOLPATH` (a file of the template's home that seeds the volume, where the agent finds it by an
+# environment variable).
 # Exit 127 when the agent's binary is missing. Writes SETUP_DONE when it succeeded; a second run (a
 # window adopting a sandbox another created at the same moment, or a run after a crash between start and
 # setup) waits for the first under a lock, then finds SETUP_DONE and does nothing.
-SETUP_SCRIPT = r"""
-u="${1%%:*}"; cfg="$2"; cred="$3"; hostcred="$4"; bin="$5"; wuid="$6"; wgid="$7"
+SETUP_SCRIPT = _CLAIM + r"""
+u="${1%%:*}"; cred="$2"; hostcred="$3"; bin="$4"; wuid="$5"; wgid="$6"; certs="$7"; cid="$8"
+shift 8
 lock=/etc/berth-setup.lock; n=0
 while ! mkdir "$lock" 2>/dev/null; do
   [ -d "$lock" ] && [ "$n" -lt 100 ] || break  # unlockable /etc, or a lock left by a stop mid-setup
@@ -23,6 +62,7 @@ while ! mkdir "$lock" 2>/dev/null; do
 done
 trap 'rmdir "$lock" 2>/dev/null' EXIT
 [ -e /etc/berth-setup.done ] && exit 0
+warn() { echo "berth-setup: warning: $*" >&2; }
 home=$(awk -F: -v u="$u" '$1==u || $3==u {print $6; exit}' /etc/passwd 2>/dev/null)
 [ -n "$home" ] || home=/root
 # Give the agent user the uid/gid that owns the workspace, as dev containers do, so that it can write
@@ -30,48 +70,88 @@ home=$(awk -F: -v u="$u" '$1==u || $3==u {print $6; exit}' /etc/passwd 2>/dev/nu
 # a uid another user of the template already has.
 if [ -n "$u" ] && [ "$u" != root ] && [ "$wuid" != 0 ] && grep -q "^$u:" /etc/passwd; then
   cur=$(id -u "$u" 2>/dev/null)
-  if [ -n "$cur" ] && [ "$cur" != "$wuid" ] && ! awk -F: -v id="$wuid" '$3==id{f=1} END{exit !f}' /etc/passwd; then
-    g=$(id -gn "$u" 2>/dev/null)
-    awk -F: -v OFS=: -v u="$u" -v uid="$wuid" -v gid="$wgid" '$1==u{$3=uid;$4=gid}1' /etc/passwd > /etc/passwd.berth \
-      && cat /etc/passwd.berth > /etc/passwd; rm -f /etc/passwd.berth
-    if [ -n "$g" ] && ! awk -F: -v id="$wgid" '$3==id{f=1} END{exit !f}' /etc/group; then
-      awk -F: -v OFS=: -v g="$g" -v gid="$wgid" '$1==g{$3=gid}1' /etc/group > /etc/group.berth \
-        && cat /etc/group.berth > /etc/group; rm -f /etc/group.berth
+  if [ -n "$cur" ] && [ "$cur" != "$wuid" ]; then
+    if awk -F: -v id="$wuid" '$3==id{f=1} END{exit !f}' /etc/passwd; then
+      warn "uid $wuid (the workspace owner's) belongs to another user of the template, so the agent keeps uid $cur and may not be able to write the workspace"
+    else
+      g=$(id -gn "$u" 2>/dev/null)
+      awk -F: -v OFS=: -v u="$u" -v uid="$wuid" -v gid="$wgid" '$1==u{$3=uid;$4=gid}1' /etc/passwd > /etc/passwd.berth \
+        && cat /etc/passwd.berth > /etc/passwd; rm -f /etc/passwd.berth
+      if [ -n "$g" ] && ! awk -F: -v id="$wgid" '$3==id{f=1} END{exit !f}' /etc/group; then
+        awk -F: -v OFS=: -v g="$g" -v gid="$wgid" '$1==g{$3=gid}1' /etc/group > /etc/group.berth \
+          && cat /etc/group.berth > /etc/group; rm -f /etc/group.berth
+      fi
+      # What the user owned in its home follows it; never across a mount (the workspace, a volume),
+      # and never from `/` (a template whose user's home is the root).
+      [ "$home" != / ] && [ -d "$home" ] && find "$home" -xdev -user "$cur" -exec chown -h "$wuid:$wgid" {} + 2>/dev/null
     fi
-    [ -d "$home" ] && chown -R "$wuid:$wgid" "$home" 2>/dev/null
   fi
 fi
 owner="$(id -u "$u" 2>/dev/null || echo 0):$(id -g "$u" 2>/dev/null || echo 0)"
+# A folder in the home (made with the agent user's ownership, parents included); refused through links.
+mkhome() {
+  d="$home"; rest="$1"
+  while [ -n "$rest" ]; do
+    part="${rest%%/*}"; [ "$part" = "$rest" ] && rest="" || rest="${rest#*/}"
+    d="$d/$part"
+    [ -L "$d" ] && return 1
+    [ -d "$d" ] || { mkdir "$d" && chown "$owner" "$d"; } || return 1
+  done
+}
+# A folder in the volume, refused where any part of the way is a link an agent planted.
+mkvol() {
+  d="$cred"; rest="$1"
+  [ "$rest" = . ] && return 0
+  while [ -n "$rest" ]; do
+    part="${rest%%/*}"; [ "$part" = "$rest" ] && rest="" || rest="${rest#*/}"
+    d="$d/$part"
+    [ -L "$d" ] && return 1
+    [ -d "$d" ] || { mkdir "$d" && chown "$owner" "$d"; } || return 1
+  done
+}
 if [ -n "$cred" ] && [ -d "$cred" ]; then
-  # A fresh named volume is root-owned: the agent user must be able to write its login there.
   chown "$owner" "$cred" 2>/dev/null
-  if [ -d "$home/$cfg" ] && [ ! -L "$home/$cfg" ]; then
-    # The template's own agent config seeds the volume but never overwrites a stored login; the
-    # template's copy goes only once everything in it is in the volume.
-    copied=yes
-    for f in "$home/$cfg"/* "$home/$cfg"/.[!.]* "$home/$cfg"/..?*; do
-      [ -e "$f" ] || [ -L "$f" ] || continue
-      [ -e "$cred/${f##*/}" ] || cp -a "$f" "$cred/" || copied=no
-    done
-    [ "$copied" = yes ] && rm -rf "$home/$cfg"
-  fi
-  if [ ! -e "$home/$cfg" ] && [ -d "$home" ]; then
-    ln -s "$cred" "$home/$cfg" && chown -h "$owner" "$home/$cfg" 2>/dev/null
-  fi
+  for spec in "$@"; do
+    kind="${spec%%:*}"; rest="${spec#*:}"; path="${rest%%:*}"; vpath="${rest#*:}"
+    if [ "$kind" = f ]; then
+      # The template's own file seeds the volume; a stored one is never overwritten.
+      if [ -f "$home/$path" ] && [ ! -L "$home/$path" ] && [ ! -e "$cred/$vpath" ] && [ ! -L "$cred/$vpath" ]; then
+        cp -p "$home/$path" "$cred/$vpath" && chown -h "$owner" "$cred/$vpath"
+      fi
+      continue
+    fi
+    if ! mkvol "$vpath"; then warn "$cred/$vpath is a link; ~/$path is not kept"; continue; fi
+    target="$cred/$vpath"; [ "$vpath" = . ] && target="$cred"
+    if [ -d "$home/$path" ] && [ ! -L "$home/$path" ]; then
+      # The template's own agent config seeds the volume but never overwrites a stored login; the
+      # template's copy goes only once everything in it is in the volume.
+      copied=yes
+      for f in "$home/$path"/* "$home/$path"/.[!.]* "$home/$path"/..?*; do
+        [ -e "$f" ] || [ -L "$f" ] || continue
+        [ -e "$target/${f##*/}" ] || [ -L "$target/${f##*/}" ] || cp -a "$f" "$target/" || copied=no
+      done
+      [ "$copied" = yes ] && rm -rf "$home/$path"
+    fi
+    parent="${path%/*}"; [ "$parent" = "$path" ] && parent=""
+    if [ ! -e "$home/$path" ] && [ ! -L "$home/$path" ] && [ -d "$home" ] && { [ -z "$parent" ] || mkhome "$parent"; }; then
+      ln -s "$target" "$home/$path" && chown -h "$owner" "$home/$path" 2>/dev/null
+    fi
+  done
+  claim "$cred" "$u" "$cid"
 fi
 if [ -n "$hostcred" ] && [ -d "$home" ]; then
   for f in .gitconfig .ssh; do
     if [ -e "$hostcred/$f" ] && [ ! -e "$home/$f" ]; then ln -s "$hostcred/$f" "$home/$f"; fi
   done
 fi
-command -v "$bin" >/dev/null 2>&1 || exit 127
+if [ "$certs" = 1 ] && [ -f """ + HOST_CA_BUNDLE + r""" ]; then
+  # Into the system store where the template has one; the variables cover the rest.
+  if [ -d /usr/local/share/ca-certificates ] && command -v update-ca-certificates >/dev/null 2>&1; then
+    cp """ + HOST_CA_BUNDLE + r""" /usr/local/share/ca-certificates/berth-host.crt \
+      && update-ca-certificates >/dev/null 2>&1 || warn "update-ca-certificates failed"
+  fi
+fi
+[ -z "$bin" ] || command -v "$bin" >/dev/null 2>&1 || exit 127
 : > /etc/berth-setup.done
 exit 0
 """
-
-# Written by SETUP_SCRIPT once the sandbox is set up (root-owned: the agent user cannot fake it).
-SETUP_DONE = "/etc/berth-setup.done"
-
-# Where the host's ~/.gitconfig and ~/.ssh are mounted, read-only, with credentials=host.
-HOST_CREDENTIALS_MOUNT = "/mnt/host-credentials"
-DOCKER_SOCKET = "/var/run/docker.sock"

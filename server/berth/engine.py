@@ -16,13 +16,15 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from berth import __version__, labels, templates
+from berth import __version__, host_trust, labels, templates, user_config
 from berth.agents import Agent, get_agent, missing_binary_message
-from berth.config import ConfigRequest, SandboxConfig
+from berth.config import ConfigRequest, SandboxConfig, env_map
 from berth.container_setup import (
+    CLAIM_SCRIPT,
     DOCKER_SOCKET,
     HOST_CREDENTIALS_MOUNT,
     IDLE_ENTRYPOINT,
+    OWNER_MARKER,
     SETUP_DONE,
     SETUP_SCRIPT,
 )
@@ -156,7 +158,10 @@ class Engine:
                 sandbox = None
         if sandbox is None:
             return Status(workspace=workspace, state="absent")
-        drift = request.drift(sandbox.config) if request else []
+        drift = []
+        if request is not None:
+            container_env = env_map((info.get("Config") or {}).get("Env"))
+            drift = _with_user_defaults(request).drift(sandbox.config, container_env)
         return Status(workspace=workspace, state=sandbox.state, sandbox=sandbox, drift=drift)
 
     # -- run / create -------------------------------------------------------------------------
@@ -170,10 +175,14 @@ class Engine:
         `recreate` asks to apply it.
         """
         agent_args = tuple(agent_args)
+        request = _with_user_defaults(request)
         with self._workspace_lock(workspace):
             existing = self.find(workspace)
+            # Environment values live only in the container itself: read them where they matter.
+            container_env = (self._container_env(existing) if existing is not None
+                             and (recreate or "env" in request.fields) else {})
             if existing is not None and recreate:
-                config = request.resolve(existing.config)
+                config = request.resolve(existing.config.with_env_values(container_env))
                 templates.ensure_image(self.api, config.template, progress)
                 if (config.template, config.agent) != (existing.template, existing.agent):
                     # A mistyped template must not cost the user the sandbox they have.
@@ -189,7 +198,7 @@ class Engine:
                 existing = self._start(existing, progress, first_start=existing.status == "created")
             else:
                 existing = self._ensure_set_up(existing)
-            drift = [] if created else request.drift(existing.config)
+            drift = [] if created else request.drift(existing.config, container_env)
             warnings = [SOCKET_WARNING] if existing.config.mount_docker_socket else []
             if existing.user and os.stat(workspace).st_uid == 0:
                 warnings.append(ROOT_WORKSPACE_WARNING)
@@ -216,7 +225,7 @@ class Engine:
                     entrypoint=IDLE_ENTRYPOINT,
                     user="0",
                     working_dir=workspace,
-                    environment=list(config.env) + _git_identity_env(),
+                    environment=self._environment(config, agent),
                     labels=labels.sandbox_labels(workspace, workspace_key(workspace), config, user,
                                                  __version__),
                     host_config=api.create_host_config(
@@ -239,6 +248,25 @@ class Engine:
         except BaseException:
             self._discard(sandbox)
             raise
+
+    def _environment(self, config: SandboxConfig, agent: Agent) -> list[str]:
+        """The user's variables, then Berth's own where the user did not set the same one."""
+        env = list(config.env)
+        extra = agent.container_env() if config.credentials in ("sandbox", "isolated") else []
+        if config.host_certificates:
+            host_trust.ca_bundle()  # no bundle is a bad request, before anything is created
+            extra += host_trust.container_env(env)
+        extra += _git_identity_env()
+        taken = set(config.env_names)
+        return env + [item for item in extra if item.split("=", 1)[0] not in taken]
+
+    def _container_env(self, sandbox: Sandbox) -> dict[str, str]:
+        try:
+            info = call(f"Inspecting sandbox {sandbox.name}", self.api.inspect_container,
+                        sandbox.full_id)
+        except NotFound:
+            return {}
+        return env_map((info.get("Config") or {}).get("Env"))
 
     def _adopt_after_conflict(self, workspace: str, name: str, progress: Progress) -> Sandbox:
         """Another window or the CLI created this workspace's sandbox at the same moment: use it."""
@@ -293,11 +321,31 @@ class Engine:
                                     params={"path": SETUP_DONE})
                 if response.status_code != 404:
                     api._raise_for_status(response)
+                    self._claim_volume(sandbox)
                     return sandbox
         except NotFound:
             pass
         self._setup(sandbox)
         return sandbox
+
+    def _claim_volume(self, sandbox: Sandbox) -> None:
+        """Hand the shared credentials volume to this sandbox's agent user when another sandbox's
+        (running as another uid) had it last: agents write their login mode 600. One HEAD when this
+        sandbox has it already, as it nearly always does."""
+        volume = _volume_mount(sandbox)
+        if not volume:
+            return
+        api = self.api
+        with translated(f"Checking sandbox {sandbox.name}"):
+            response = api.head(api._url("/containers/{0}/archive", sandbox.full_id),
+                                params={"path": f"{volume}/{OWNER_MARKER}{sandbox.id}"})
+        if response.status_code == 200:
+            return
+        result = self._exec(sandbox, ["/bin/sh", "-c", CLAIM_SCRIPT, "berth-claim", volume,
+                                      sandbox.user or "root", sandbox.id], user="0")
+        if result.exit_code != 0:
+            log.warning("Handing the credentials volume to sandbox %s failed: %s", sandbox.name,
+                        (result.stderr or result.stdout).strip()[:300])
 
     def _start_failure(self, sandbox: Sandbox, exc: EngineError) -> BerthError:
         text = exc.message
@@ -313,12 +361,20 @@ class Engine:
     def _setup(self, sandbox: Sandbox) -> None:
         agent = get_agent(sandbox.agent)
         config = sandbox.config
-        cred = agent.credentials_mount if config.credentials == "sandbox" else ""
         hostcred = HOST_CREDENTIALS_MOUNT if config.credentials == "host" else ""
+        if config.host_certificates:
+            with translated(f"Copying the host's CA certificates into sandbox {sandbox.name}"):
+                self.api.put_archive(sandbox.full_id, "/",
+                                     host_trust.ca_bundle_archive(host_trust.ca_bundle()))
         owner = os.stat(sandbox.workspace)
         result = self._exec(sandbox, ["/bin/sh", "-c", SETUP_SCRIPT, "berth-setup", sandbox.user,
-                                      agent.config_dir, cred, hostcred, agent.binary,
-                                      str(owner.st_uid), str(owner.st_gid)], user="0")
+                                      _volume_mount(sandbox), hostcred, agent.binary,
+                                      str(owner.st_uid), str(owner.st_gid),
+                                      "1" if config.host_certificates else "", sandbox.id,
+                                      *agent.setup_specs()], user="0")
+        for line in result.stderr.splitlines():
+            if line.startswith("berth-setup: warning: "):
+                log.warning("Sandbox %s: %s", sandbox.name, line.split(": ", 2)[2])
         if result.exit_code != 0:
             if result.exit_code == 127 or result.exit_code == 126:
                 raise TemplateProblem(missing_binary_message(agent), value=sandbox.template)
@@ -336,8 +392,9 @@ class Engine:
         if config.mount_docker_socket:
             log.warning("%s (%s)", SOCKET_WARNING, workspace)
             mounts.append(Mount(target=DOCKER_SOCKET, source=DOCKER_SOCKET, type="bind"))
-        if config.credentials == "sandbox":
-            mounts.append(Mount(target=agent.credentials_mount, source=agent.credentials_volume,
+        if config.credentials in ("sandbox", "isolated") and agent.state:
+            mounts.append(Mount(target=agent.credentials_mount,
+                                source=credentials_volume(agent, config, workspace),
                                 type="volume"))
         elif config.credentials == "host":
             home = os.path.expanduser("~")
@@ -418,6 +475,7 @@ class Engine:
         if sandbox.status != "running":
             raise Conflict(f"The sandbox {sandbox.name} is {sandbox.status}, not running; "
                            "run it first.", value=sandbox.status)
+        self._claim_volume(sandbox)  # the command may be the agent, reading its login
         return self._exec(sandbox, argv, user=sandbox.user or None, long=True)
 
     def _exec(self, sandbox: Sandbox, argv: list[str], user: str | None,
@@ -444,11 +502,14 @@ class Engine:
 
     def attach_argv(self, sandbox: Sandbox, agent_args: Iterable[str] = ()) -> list[str]:
         agent = get_agent(sandbox.agent)
+        if not agent.binary:  # `shell`: the words after it are a command for the login shell
+            args = list(agent_args)
+            return self.shell_argv(sandbox) + (["-c", " ".join(args)] if args else [])
         return [*self._exec_prefix(sandbox), agent.binary, *agent.default_args, *agent_args]
 
     def shell_argv(self, sandbox: Sandbox) -> list[str]:
         return [*self._exec_prefix(sandbox), "/bin/sh", "-c",
-                'exec "$(command -v bash || command -v sh)" -l']
+                'exec "$(command -v bash || command -v sh)" -l "$@"', "sh"]
 
     def _exec_prefix(self, sandbox: Sandbox) -> list[str]:
         # The docker CLI finds the engine the way Berth does, except for an explicit DOCKER_HOST.
@@ -489,6 +550,29 @@ def _sandbox(summary: dict[str, Any]) -> Sandbox | None:
         config=labels.recorded_config(lab, name),
         labels=dict(lab),
     )
+
+
+def credentials_volume(agent: Agent, config: SandboxConfig, workspace: str) -> str:
+    """The agent's shared volume, or with `isolated` one of this workspace's own."""
+    if config.credentials == "isolated":
+        return f"{agent.credentials_volume}-{workspace_key(workspace)}"
+    return agent.credentials_volume
+
+
+def _volume_mount(sandbox: Sandbox) -> str:
+    """Where the sandbox's credentials volume is mounted, or '' when it has none."""
+    if sandbox.config.credentials not in ("sandbox", "isolated"):
+        return ""
+    try:
+        agent = get_agent(sandbox.agent)
+    except BadInput:  # an agent the user's config no longer defines
+        return ""
+    return agent.credentials_mount if agent.state else ""
+
+
+def _with_user_defaults(request: ConfigRequest) -> ConfigRequest:
+    """What was asked for, over the defaults in the user's config file."""
+    return request.over(ConfigRequest(user_config.load().defaults))
 
 
 def _git_identity_env() -> list[str]:

@@ -50,12 +50,14 @@ def check_has_agent(api: docker.APIClient, config: SandboxConfig, progress: Prog
                     timeout: float | None) -> None:
     """Whether the template holds the agent's binary, in a throwaway container of its own."""
     agent = get_agent(config.agent)
-    progress("creating", f"Checking that {config.template} has {agent.binary}")
+    progress("creating", f"Checking that {config.template} has {agent.binary or 'a shell'}")
     from docker.errors import APIError
 
     with translated(f"Checking template {config.template}"):
+        # No binary (`shell`): a shell is all the sandbox needs.
+        check = 'command -v "$0"' if agent.binary else "true"
         probe = api.create_container(
-            image=config.template, entrypoint=["/bin/sh", "-c", 'command -v "$0"', agent.binary],
+            image=config.template, entrypoint=["/bin/sh", "-c", check, agent.binary or "sh"],
             user="0", labels={labels.MARKER: "true", labels.PROBE: "true"},
             host_config=api.create_host_config(privileged=False), detach=True)
         try:

@@ -202,9 +202,13 @@ def test_drift_is_reported_and_the_sandbox_left_unchanged(engine, workspace):
     created = run(engine, workspace, env=["A=1"])
     again = run(engine, workspace, env=["A=2"], credentials="none")
     assert again.sandbox.full_id == created.sandbox.full_id
+    # Environment drift names the variable whose value changed, never the values.
     assert {d["field"]: (d["recorded"], d["requested"]) for d in again.drift} == {
-        "env": (["A=1"], ["A=2"]), "credentials": ("sandbox", "none")}
+        "env": (["A"], ["A"]), "credentials": ("sandbox", "none")}
+    assert [d["changed"] for d in again.drift if d["field"] == "env"] == [["A"]]
     assert sh(engine, workspace, "echo $A").stdout == "1\n"
+    # The same value again is no drift: it is compared with the container's own environment.
+    assert run(engine, workspace, env=["A=1"]).drift == []
 
 
 def test_recreate_applies_the_new_settings_and_keeps_the_workspace(engine, workspace):
@@ -250,7 +254,7 @@ def test_list_inspect_and_remove_by_id_and_name(engine, make_workspace):
     [details] = engine.inspect(ids=[box])
     assert details.config.agent == "gemini" and details.full_id == rb.sandbox.full_id
     [by_prefix] = engine.inspect(ids=[ra.sandbox.id[:8]])
-    assert by_prefix.config.env == ("X=1",)
+    assert by_prefix.config.env == ("X",)  # labels hold names; the value only the container
     assert engine.remove(ids=[ra.sandbox.id, box]) == [ra.sandbox.id, rb.sandbox.id]
     assert engine.find(a) is None and engine.find(b) is None
 

@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from berth.config import ConfigRequest, SandboxConfig, parse_env, parse_request, parse_volume
+from berth.config import (
+    ConfigRequest,
+    SandboxConfig,
+    describe_drift,
+    merge_env,
+    parse_env,
+    parse_request,
+    parse_volume,
+    read_env_file,
+)
 from berth.errors import BadInput
 
 
@@ -13,7 +22,7 @@ def test_env_accepts_key_value_and_keeps_equals_in_values():
 
 @pytest.mark.parametrize("entry, expected", [
     ("=value", "empty variable name"),
-    ("NOVALUE", "not of the form KEY=VALUE"),
+    ("NO-VALUE", "not of the form KEY=VALUE"),
     ("BAD KEY=1", "white space"),
 ])
 def test_env_rejects_malformed_entries(entry, expected):
@@ -70,7 +79,7 @@ def test_two_volumes_on_one_target_are_refused(tmp_path):
 
 
 @pytest.mark.parametrize("raw, expected", [
-    ({"agent": "codex"}, "Unknown agent 'codex'"),
+    ({"agent": "aider"}, "Unknown agent 'aider'"),
     ({"credentials": "everything"}, "Unknown credentials mode 'everything'"),
     ({"mountDockerSocket": "yes"}, "must be true or false"),
     ({"template": "has space"}, "not a valid image reference"),
@@ -104,13 +113,62 @@ def test_default_template_follows_the_agent():
 
 
 def test_drift_compares_only_requested_fields_and_ignores_env_order():
-    recorded = SandboxConfig(agent="claude", template="t:1", env=("A=1", "B=2"))
-    assert parse_request({}).drift(recorded) == []
-    assert parse_request({"env": ["B=2", "A=1"]}).drift(recorded) == []
-    assert parse_request({"env": ["A=1"], "template": "t:2"}).drift(recorded) == [
+    # As read from labels: names only; the values are the container's own environment.
+    recorded = SandboxConfig(agent="claude", template="t:1", env=("A", "B"))
+    container_env = {"A": "1", "B": "2", "PATH": "/bin"}
+    assert parse_request({}).drift(recorded, container_env) == []
+    assert parse_request({"env": ["B=2", "A=1"]}).drift(recorded, container_env) == []
+    assert parse_request({"env": ["A=1"], "template": "t:2"}).drift(recorded, container_env) == [
         {"field": "template", "recorded": "t:1", "requested": "t:2"},
-        {"field": "env", "recorded": ["A=1", "B=2"], "requested": ["A=1"]},
+        {"field": "env", "recorded": ["A", "B"], "requested": ["A"], "changed": []},
     ]
+
+
+def test_env_drift_names_changed_keys_never_values():
+    recorded = SandboxConfig(env=("TOKEN", "KEEP"))
+    drift = parse_request({"env": ["TOKEN=new-secret", "KEEP=1", "ADDED=x"]}).drift(
+        recorded, {"TOKEN": "old-secret", "KEEP": "1"})
+    assert drift == [{"field": "env", "recorded": ["KEEP", "TOKEN"],
+                      "requested": ["ADDED", "KEEP", "TOKEN"], "changed": ["TOKEN"]}]
+    text = describe_drift(drift[0])
+    assert text == "env: TOKEN (value changed), ADDED (added)"
+    assert "secret" not in repr(drift) + text
+
+
+def test_recorded_env_keeps_names_only_even_from_old_labels():
+    old = SandboxConfig.from_json({"agent": "claude", "env": ["TOKEN=s3cret", "B=1"]})
+    assert old.env == ("TOKEN", "B")
+    assert SandboxConfig(env=("TOKEN=s3cret",)).to_json()["env"] == ["TOKEN"]
+    assert old.with_env_values({"TOKEN": "s3cret", "B": "1", "PATH": "/bin"}).env == (
+        "TOKEN=s3cret", "B=1")
+
+
+def test_bare_env_name_passes_this_machines_value_and_never_shows_it():
+    assert parse_env(["API_KEY", "B=2"], environ={"API_KEY": "sk-live"}) == ("API_KEY=sk-live", "B=2")
+    with pytest.raises(BadInput, match="'MISSING_KEY' is not set on this machine"):
+        parse_env(["MISSING_KEY"], environ={})
+    # A bare token that happens to fit the name rules is not echoed back.
+    with pytest.raises(BadInput) as info:
+        parse_env(["ghp_abcdefSECRET123"], environ={})
+    assert "SECRET" not in info.value.message
+
+
+def test_env_file_reads_lines_comments_and_names_the_bad_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("FROM_HOST", "h")
+    good = tmp_path / "good.env"
+    good.write_text("# keys\n\nA=1\n  B=two words\nFROM_HOST\nC=x=y\n")
+    assert read_env_file(str(good)) == ["A=1", "B=two words", "FROM_HOST=h", "C=x=y"]
+    bad = tmp_path / "bad.env"
+    bad.write_text("A=1\nTOKEN:hunter2\n")
+    with pytest.raises(BadInput, match=r"bad.env', line 2: .*not of the form") as info:
+        read_env_file(str(bad))
+    assert "hunter2" not in info.value.message
+    with pytest.raises(BadInput, match="does not exist"):
+        read_env_file(str(tmp_path / "nope.env"))
+
+
+def test_later_env_sources_win():
+    assert merge_env(("A=file", "B=1"), ("A=flag",)) == ("A=flag", "B=1")
 
 
 def test_recreate_keeps_recorded_fields_that_were_not_requested():

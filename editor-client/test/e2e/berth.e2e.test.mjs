@@ -3,6 +3,8 @@
 // Chromium, a running Docker engine and the test images (tests/images/build.sh).
 
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
@@ -117,6 +119,38 @@ describe('Berth in VS Code', { concurrency: false }, () => {
     const env = await docker('inspect', '--format', '{{json .Config.Env}}', after[0].id);
     assert.match(env, /BERTH_E2E=1/);
     await win.screenshot('07-recreated');
+  });
+
+  step('Choose Agent lists the agents and writes berth.agent for the folder', async () => {
+    const page = win.page;
+    await win.command('Berth: Choose Agent');
+    const rows = page.locator('.quick-input-list .monaco-list-row');
+    const row = (name) => rows.filter({ has: page.locator('.label-name', { hasText: new RegExp(`^\\s*${name}\\s*$`) }) }).first();
+    for (const name of ['claude', 'codex', 'gemini', 'copilot', 'opencode', 'shell']) await row(name).waitFor();
+    // The sandbox was made for claude and berth.agent is unset: claude is the current one, first.
+    assert.match(await rows.first().textContent(), /claude.*Claude Code.*current/s);
+    assert.match(await row('claude').textContent(), /login in volume berth-claude-credentials: ~\/\.claude/);
+    assert.match(await row('shell').textContent(), /no login kept/);
+    await win.screenshot('07a-choose-agent');
+    await row('codex').click();
+    const toast = await win.toast(/now uses codex .*created for claude/);
+    await toast.locator('.monaco-button', { hasText: 'Recreate' }).first().waitFor();
+    const settingsFile = path.join(ws1, '.vscode', 'settings.json');
+    const deadline = Date.now() + 30_000;
+    let settings;
+    for (;;) {
+      settings = JSON.parse(fs.readFileSync(settingsFile, 'utf8'));
+      if (settings['berth.agent'] === 'codex' || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.equal(settings['berth.agent'], 'codex');
+    assert.equal(settings['berth.template'], TEMPLATE, 'the other settings are kept');
+    await win.statusBar(/Berth: running \(settings changed\)/);
+    await win.screenshot('07b-agent-chosen');
+    // Back to the claude sandbox's own settings (the test template has no codex) for the steps below.
+    writeSettings(ws1, { 'berth.template': TEMPLATE, 'berth.env': ['BERTH_E2E=1'] });
+    await win.statusBar(/Berth: running$/);
+    await win.command('Notifications: Clear All Notifications');
   });
 
   step('Remove (with its confirmation) returns the folder to absent', async () => {

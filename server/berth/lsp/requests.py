@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
+from berth.agents import agents
 from berth.config import ConfigRequest, parse_agent_args, parse_request
 from berth.engine import Progress
 from berth.errors import BadInput
@@ -34,6 +35,7 @@ COMMANDS = {
     "sandbox/exec": "berthServer.exec",
     "sandbox/logs": "berthServer.logs",
     "sandbox/status": "berthServer.status",
+    "sandbox/agents": "berthServer.agents",
 }
 
 RUN_EXTRA = ("workspace", "agentArgs", "recreate")
@@ -162,6 +164,12 @@ async def status(server: BerthServer, params: dict[str, Any]) -> Any:
                                       "drift": []} for w in workspaces]
 
 
+async def agents_(server: BerthServer, params: dict[str, Any]) -> Any:
+    _only(params, ())
+    table = await server.in_worker(agents)
+    return [a.to_json() for a in table.values()]
+
+
 def _string_list(value: Any, name: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise BadInput(f"'{name}' must be a list of strings, got {value!r:.80}.", field=name)
@@ -180,6 +188,7 @@ HANDLERS: dict[str, Handler] = {
     "sandbox/exec": exec_,
     "sandbox/logs": logs,
     "sandbox/status": status,
+    "sandbox/agents": agents_,
 }
 
 
