@@ -28,11 +28,25 @@ OWNER_MARKER = ".berth-owner-"
 # user (only those not already its own, so a second run changes nothing), then marks the volume as
 # this container's.
 _CLAIM = r"""
+# Gives what under $1 is not already $2:$3's to it (filtered by $4..., e.g. `-user 1000`), without
+# following links or crossing into any mount below $1: not with -xdev alone, since a bind mount from
+# the engine host's own file system has the same device number as a volume there.
+chown_tree() {
+  top="$1"; to="$2:$3"; shift 3
+  mps=$(awk -v t="$top" '$2 != t && index($2, t "/") == 1 {
+      gsub(/\\040/, " ", $2); gsub(/\\011/, "\t", $2); gsub(/\\134/, "\\", $2); print $2 }' /proc/self/mounts 2>/dev/null)
+  old_ifs=$IFS; IFS='
+'
+  set -- "$@" -exec chown -h "$to" {} +
+  for mp in $mps; do set -- -path "$mp" -prune -o "$@"; done
+  IFS=$old_ifs
+  find "$top" -xdev "$@" 2>/dev/null
+}
 claim() {
   v="$1"; cu="$2"; cid="$3"
   [ -n "$v" ] && [ -d "$v" ] && [ ! -L "$v" ] || return 0
   cuid=$(id -u "$cu" 2>/dev/null || echo 0); cgid=$(id -g "$cu" 2>/dev/null || echo 0)
-  find "$v" -xdev \( ! -user "$cuid" -o ! -group "$cgid" \) -exec chown -h "$cuid:$cgid" {} + 2>/dev/null
+  chown_tree "$v" "$cuid" "$cgid" \( ! -user "$cuid" -o ! -group "$cgid" \)
   for m in "$v/"'""" + OWNER_MARKER + r"""'*; do
     if [ -L "$m" ] || [ -f "$m" ]; then rm -f "$m"; elif [ -d "$m" ]; then rmdir "$m" 2>/dev/null; fi
   done
@@ -83,7 +97,7 @@ if [ -n "$u" ] && [ "$u" != root ] && [ "$wuid" != 0 ] && grep -q "^$u:" /etc/pa
       fi
       # What the user owned in its home follows it; never across a mount (the workspace, a volume),
       # and never from `/` (a template whose user's home is the root).
-      [ "$home" != / ] && [ -d "$home" ] && find "$home" -xdev -user "$cur" -exec chown -h "$wuid:$wgid" {} + 2>/dev/null
+      [ "$home" != / ] && [ -d "$home" ] && chown_tree "$home" "$wuid" "$wgid" -user "$cur"
     fi
   fi
 fi

@@ -169,3 +169,42 @@ def test_same_sandbox_from_the_cli_and_the_server_labels(workspace, docker_api):
     Path(workspace, "note.txt").write_text("x")
     assert berth("exec", "cat", "note.txt", cwd=workspace).stdout == "x"
     assert berth("logs", "--tail", "5", cwd=workspace).returncode == 0
+
+
+def test_keys_from_this_machine_and_env_files_never_written_down(workspace, tmp_path):
+    env_file = tmp_path / "agent.env"
+    env_file.write_text("# keys for the agent\n\nFROM_FILE=file value\nBOTH=from file\n")
+    out = subprocess.run([*BERTH, "run", "-d", "-t", CLAUDE, "-e", "HOST_KEY", "--env-file",
+                          str(env_file), "-e", "BOTH=from flag", "claude"], cwd=workspace,
+                         capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "HOST_KEY": "sk-from-host"})
+    assert out.returncode == 0, out.stderr
+    seen = berth("exec", "sh", "-c", 'echo "$HOST_KEY|$FROM_FILE|$BOTH"', cwd=workspace)
+    assert seen.stdout == "sk-from-host|file value|from flag\n"
+    details = json.loads(berth("inspect", "-w", workspace).stdout)[0]
+    assert sorted(details["config"]["env"]) == ["BOTH", "FROM_FILE", "HOST_KEY"]
+    assert "sk-from-host" not in json.dumps(details)
+    # A bad line is named by file and line, and its value is not echoed.
+    env_file.write_text("A=1\nTOKEN hunter2-secret\n")
+    bad = berth("run", "-d", "--env-file", str(env_file), "claude", cwd=workspace)
+    assert bad.returncode == 2 and f"{env_file}', line 2" in bad.stderr
+    assert "hunter2" not in bad.stderr
+    unset = berth("run", "-d", "-e", "BERTH_SURELY_UNSET_VAR", "claude", cwd=workspace)
+    assert unset.returncode == 2 and "'BERTH_SURELY_UNSET_VAR' is not set" in unset.stderr
+
+
+def test_agents_lists_every_agent_with_where_its_login_lives(user_config_home):
+    table = berth("agents")
+    assert table.returncode == 0
+    for name in ("claude", "codex", "gemini", "copilot", "opencode", "shell"):
+        assert any(line.startswith(name + " ") for line in table.stdout.splitlines()), name
+    assert "berth-claude-credentials: ~/.claude" in table.stdout
+    (user_config_home / "berth").mkdir()
+    (user_config_home / "berth" / "config.toml").write_text(
+        '[agents.aider]\nbinary = "aider"\ntemplate = "me/aider:1"\nstate = ["~/.aider"]\n')
+    agents = {a["name"]: a for a in json.loads(berth("agents", "--json").stdout)}
+    assert agents["aider"]["credentialsVolume"] == "berth-aider-credentials"
+    assert agents["aider"]["source"].endswith("berth/config.toml")
+    (user_config_home / "berth" / "config.toml").write_text('[agents.aider]\ntemplate = "t"\nbinary = 3\n')
+    bad = berth("agents")
+    assert bad.returncode == 2 and "config.toml, line 3: agents.aider.binary" in bad.stderr

@@ -142,6 +142,23 @@ async def test_commands_mirror_requests_and_differ_from_palette_ids(sessions, wo
     assert all(not c.startswith("berth.") for c in COMMANDS.values())
 
 
+async def test_agents_lists_the_built_in_and_the_users_own(sessions, workspace, user_config_home):
+    (user_config_home / "berth").mkdir()
+    (user_config_home / "berth" / "config.toml").write_text(
+        '[defaults]\nagent = "mine"\n[agents.mine]\nbinary = "claude"\ntemplate = "' + CLAUDE
+        + '"\nkeys = ["MINE_KEY"]\n')
+    s = await sessions([workspace])
+    agents = {a["name"]: a for a in await s.request("sandbox/agents")}
+    assert set(agents) == {"claude", "codex", "gemini", "copilot", "opencode", "shell", "mine"}
+    assert agents["codex"]["state"] == ["~/.codex"] and agents["shell"]["credentialsVolume"] is None
+    assert agents["mine"]["keys"] == ["MINE_KEY"] and agents["mine"]["source"] != "built-in"
+    same = await s.client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="berthServer.agents", arguments=[{}]))
+    assert [a["name"] for a in same] == list(agents)
+    # The config file's default agent is what a bare run creates.
+    assert (await s.request("sandbox/run"))["agent"] == "mine"
+
+
 async def test_outside_docker_commands_are_reported(sessions, workspace, docker_api):
     s = await sessions([workspace], options=TEMPLATE)
     result = await s.request("sandbox/run")
