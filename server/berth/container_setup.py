@@ -102,19 +102,10 @@ if [ -n "$u" ] && [ "$u" != root ] && [ "$wuid" != 0 ] && grep -q "^$u:" /etc/pa
   fi
 fi
 owner="$(id -u "$u" 2>/dev/null || echo 0):$(id -g "$u" 2>/dev/null || echo 0)"
-# A folder in the home (made with the agent user's ownership, parents included); refused through links.
-mkhome() {
-  d="$home"; rest="$1"
-  while [ -n "$rest" ]; do
-    part="${rest%%/*}"; [ "$part" = "$rest" ] && rest="" || rest="${rest#*/}"
-    d="$d/$part"
-    [ -L "$d" ] && return 1
-    [ -d "$d" ] || { mkdir "$d" && chown "$owner" "$d"; } || return 1
-  done
-}
-# A folder in the volume, refused where any part of the way is a link an agent planted.
-mkvol() {
-  d="$cred"; rest="$1"
+# $2, a folder under $1 (the home, the volume), made part by part with the agent user's ownership;
+# refused where any part of the way is a link (in the volume, an agent may have planted it).
+mkdirs() {
+  d="$1"; rest="$2"
   [ "$rest" = . ] && return 0
   while [ -n "$rest" ]; do
     part="${rest%%/*}"; [ "$part" = "$rest" ] && rest="" || rest="${rest#*/}"
@@ -134,7 +125,7 @@ if [ -n "$cred" ] && [ -d "$cred" ]; then
       fi
       continue
     fi
-    if ! mkvol "$vpath"; then warn "$cred/$vpath is a link; ~/$path is not kept"; continue; fi
+    if ! mkdirs "$cred" "$vpath"; then warn "$cred/$vpath is a link; ~/$path is not kept"; continue; fi
     target="$cred/$vpath"; [ "$vpath" = . ] && target="$cred"
     if [ -d "$home/$path" ] && [ ! -L "$home/$path" ]; then
       # The template's own agent config seeds the volume but never overwrites a stored login; the
@@ -147,7 +138,7 @@ if [ -n "$cred" ] && [ -d "$cred" ]; then
       [ "$copied" = yes ] && rm -rf "$home/$path"
     fi
     parent="${path%/*}"; [ "$parent" = "$path" ] && parent=""
-    if [ ! -e "$home/$path" ] && [ ! -L "$home/$path" ] && [ -d "$home" ] && { [ -z "$parent" ] || mkhome "$parent"; }; then
+    if [ ! -e "$home/$path" ] && [ ! -L "$home/$path" ] && [ -d "$home" ] && { [ -z "$parent" ] || mkdirs "$home" "$parent"; }; then
       ln -s "$target" "$home/$path" && chown -h "$owner" "$home/$path" 2>/dev/null
     fi
   done

@@ -10,6 +10,7 @@ writes at the place it writes it; the agent's own status command then says wheth
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -188,3 +189,29 @@ def test_shell_is_a_login_shell_with_no_agent(real_template, make_workspace):
                 input="")
     assert ran.returncode == 0, ran
     assert ran.stdout.strip().endswith(f"bash in {workspace}"), ran.stdout
+
+
+def test_host_certificates_reach_the_system_store_of_a_real_template(real_template, make_workspace,
+                                                                     tmp_path):
+    """Behind a TLS-inspecting proxy: the host's bundle joins the template's own system store (so
+    git, curl, apt, Python and Node all trust it), and the variables name it."""
+    # A CA of this test's own, unknown to the template, at the end of the host's bundle.
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=berth-test-proxy-ca", "-keyout", str(tmp_path / "ca.key"),
+                    "-out", str(tmp_path / "ca.crt")], check=True, capture_output=True)
+    own = (tmp_path / "ca.crt").read_text()
+    bundle = tmp_path / "host-bundle.crt"
+    bundle.write_text(Path("/etc/ssl/certs/ca-certificates.crt").read_text() + own)
+    workspace = make_workspace("certs")
+    created = subprocess.run([*BERTH, "run", "-d", "--host-certificates", "-t", real_template,
+                              "shell"], cwd=workspace, capture_output=True, text=True, timeout=180,
+                             env={**os.environ, "SSL_CERT_FILE": str(bundle)})
+    assert created.returncode == 0, created.stderr
+    body = own.split("-----BEGIN CERTIFICATE-----")[1].split("-----END")[0].strip()
+    store = sh(workspace, "test -f /usr/local/share/ca-certificates/berth-host.crt && "
+                          "cat /etc/ssl/certs/ca-certificates.crt; echo; echo $NODE_EXTRA_CA_CERTS")
+    assert body in store.stdout
+    assert store.stdout.rstrip().endswith("/etc/berth/host-ca-certificates.crt")
+    node = sh(workspace, "node -e 'console.log(require(\"fs\").existsSync("
+                         "process.env.NODE_EXTRA_CA_CERTS))'")
+    assert node.stdout == "true\n"
