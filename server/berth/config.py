@@ -47,6 +47,11 @@ class SandboxConfig:
     name: str | None = None
 
     @property
+    def keeps_login(self) -> bool:
+        """Whether the agent's login is kept in a credentials volume (shared or the workspace's)."""
+        return self.credentials in ("sandbox", "isolated")
+
+    @property
     def env_names(self) -> list[str]:
         return [item.split("=", 1)[0] for item in self.env]
 

@@ -252,7 +252,7 @@ class Engine:
     def _environment(self, config: SandboxConfig, agent: Agent) -> list[str]:
         """The user's variables, then Berth's own where the user did not set the same one."""
         env = list(config.env)
-        extra = agent.container_env() if config.credentials in ("sandbox", "isolated") else []
+        extra = agent.container_env() if config.keeps_login else []
         if config.host_certificates:
             host_trust.ca_bundle()  # no bundle is a bad request, before anything is created
             extra += host_trust.container_env(env)
@@ -313,20 +313,26 @@ class Engine:
         between starting it and setting it up (or another window is setting it up right now, which
         the setup script waits for). One request when it is set up, as it nearly always is."""
         try:
-            with translated(f"Checking sandbox {sandbox.name}"):
-                # HEAD is the engine's stat of a path in the container (~1 ms); GET would build a
-                # tar of it in a re-executed, chrooted helper process (~40 ms on Docker 20.10).
-                api = self.api
-                response = api.head(api._url("/containers/{0}/archive", sandbox.full_id),
-                                    params={"path": SETUP_DONE})
-                if response.status_code != 404:
-                    api._raise_for_status(response)
-                    self._claim_volume(sandbox)
-                    return sandbox
+            if self._path_exists(sandbox, SETUP_DONE):
+                self._claim_volume(sandbox)
+                return sandbox
         except NotFound:
             pass
         self._setup(sandbox)
         return sandbox
+
+    def _path_exists(self, sandbox: Sandbox, path: str) -> bool:
+        """Whether `path` exists in the sandbox. HEAD is the engine's stat of a path in the
+        container (~1 ms); GET would build a tar of it in a re-executed, chrooted helper process
+        (~40 ms on Docker 20.10)."""
+        api = self.api
+        with translated(f"Checking sandbox {sandbox.name}"):
+            response = api.head(api._url("/containers/{0}/archive", sandbox.full_id),
+                                params={"path": path})
+            if response.status_code == 404:
+                return False
+            api._raise_for_status(response)
+        return True
 
     def _claim_volume(self, sandbox: Sandbox) -> None:
         """Hand the shared credentials volume to this sandbox's agent user when another sandbox's
@@ -335,11 +341,7 @@ class Engine:
         volume = _volume_mount(sandbox)
         if not volume:
             return
-        api = self.api
-        with translated(f"Checking sandbox {sandbox.name}"):
-            response = api.head(api._url("/containers/{0}/archive", sandbox.full_id),
-                                params={"path": f"{volume}/{OWNER_MARKER}{sandbox.id}"})
-        if response.status_code == 200:
+        if self._path_exists(sandbox, f"{volume}/{OWNER_MARKER}{sandbox.id}"):
             return
         result = self._exec(sandbox, ["/bin/sh", "-c", CLAIM_SCRIPT, "berth-claim", volume,
                                       sandbox.user or "root", sandbox.id], user="0")
@@ -392,7 +394,7 @@ class Engine:
         if config.mount_docker_socket:
             log.warning("%s (%s)", SOCKET_WARNING, workspace)
             mounts.append(Mount(target=DOCKER_SOCKET, source=DOCKER_SOCKET, type="bind"))
-        if config.credentials in ("sandbox", "isolated") and agent.state:
+        if config.keeps_login and agent.state:
             mounts.append(Mount(target=agent.credentials_mount,
                                 source=credentials_volume(agent, config, workspace),
                                 type="volume"))
@@ -561,7 +563,7 @@ def credentials_volume(agent: Agent, config: SandboxConfig, workspace: str) -> s
 
 def _volume_mount(sandbox: Sandbox) -> str:
     """Where the sandbox's credentials volume is mounted, or '' when it has none."""
-    if sandbox.config.credentials not in ("sandbox", "isolated"):
+    if not sandbox.config.keeps_login:
         return ""
     try:
         agent = get_agent(sandbox.agent)
