@@ -20,7 +20,6 @@ import { ReadOnlyDocuments } from './documents';
 import { BerthServer } from './server';
 import { SECTION } from './settings';
 import { SandboxesView, SandboxNode } from './sandboxesView';
-import { DockerSocketConsent } from './socketConsent';
 import { SandboxStatusBar } from './statusBar';
 import { SandboxStatuses } from './statuses';
 import { openAgentTerminal, openShellTerminal } from './terminals';
@@ -42,7 +41,6 @@ export class Commands implements vscode.Disposable {
     private readonly server: BerthServer,
     private readonly folders: WorkspaceFolders,
     private readonly statuses: SandboxStatuses,
-    private readonly consent: DockerSocketConsent,
     private readonly statusBar: SandboxStatusBar,
     private readonly sandboxes: SandboxesView,
     private readonly documents: ReadOnlyDocuments,
@@ -98,7 +96,6 @@ export class Commands implements vscode.Disposable {
   }
 
   private async run(folder: Folder, recreate = false): Promise<RunResult | undefined> {
-    if (!(await this.consent.confirm(folder))) return undefined;
     return this.server.request<RunResult>(recreate ? 'sandbox/recreate' : 'sandbox/run', { workspace: folder.path });
   }
 

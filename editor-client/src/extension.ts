@@ -8,7 +8,7 @@ import { ReadOnlyDocuments } from './documents';
 import { RecreateOffers } from './drift';
 import { SandboxesView } from './sandboxesView';
 import { BerthServer } from './server';
-import { DockerSocketConsent } from './socketConsent';
+import { WorkspaceConsent } from './consent';
 import { SandboxStatusBar } from './statusBar';
 import { SandboxStatuses } from './statuses';
 import { WorkspaceFolders } from './workspaceFolders';
@@ -18,16 +18,16 @@ let server: BerthServer | undefined;
 export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
   const folders = new WorkspaceFolders();
   const statuses = new SandboxStatuses();
-  const consent = new DockerSocketConsent(ctx.workspaceState, folders);
+  const consent = new WorkspaceConsent(ctx.workspaceState, folders);
   const berth = new BerthServer(ctx.extensionPath, statuses, {
     pythonScope: () => folders.all[0]?.ws.uri,
-    amendSettings: (scopeUri, settings) => consent.maskAutoStart(scopeUri, settings),
+    consent: (workspace, items) => consent.ask(workspace, items),
   });
   server = berth;
   const statusBar = new SandboxStatusBar(folders, statuses, berth);
   const sandboxes = new SandboxesView(berth, statuses);
   const documents = new ReadOnlyDocuments();
-  const commands = new Commands(berth, folders, statuses, consent, statusBar, sandboxes, documents);
+  const commands = new Commands(berth, folders, statuses, statusBar, sandboxes, documents);
   const drift = new RecreateOffers(folders, (uri) => commands.recreate(uri));
 
   ctx.subscriptions.push(
@@ -43,10 +43,7 @@ export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
       sandboxes.statusChanged();
       drift.offer(status);
     }),
-    vscode.workspace.onDidChangeConfiguration((e) => {
-      berth.settingsChanged(e);
-      consent.settingsChanged(e);
-    }),
+    vscode.workspace.onDidChangeConfiguration((e) => berth.settingsChanged(e)),
     commands,
   );
   await berth.start();

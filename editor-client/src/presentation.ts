@@ -26,6 +26,8 @@ export interface Drift {
   field: string;
   recorded: unknown;
   requested: unknown;
+  /** For `env`: the variables whose value differs (recorded and requested hold names only). */
+  changed?: string[];
 }
 
 export interface Status {
@@ -112,9 +114,14 @@ export function formatValue(value: unknown): string {
   return String(value);
 }
 
-/** One line per drifted field: `env: A=1 → A=2`. */
+/** One line per drifted field: `volumes: /a:/a → /a:/a, /b:/b`. Environment variables by name
+ * only (`env: A → A, B (value of A changed)`): their values may be secrets. */
 export function driftLines(drift: readonly Drift[]): string[] {
-  return drift.map((d) => `${d.field}: ${formatValue(d.recorded)} → ${formatValue(d.requested)}`);
+  return drift.map((d) => {
+    const line = `${d.field}: ${formatValue(d.recorded)} → ${formatValue(d.requested)}`;
+    const changed = d.field === 'env' && Array.isArray(d.changed) ? d.changed : [];
+    return changed.length ? `${line} (value of ${changed.join(', ')} changed)` : line;
+  });
 }
 
 export function driftFields(drift: readonly Drift[]): string {
@@ -123,9 +130,8 @@ export function driftFields(drift: readonly Drift[]): string {
 
 /** The notification shown when a folder's sandbox no longer matches its settings. */
 export function driftMessage(folderName: string, drift: readonly Drift[]): string {
-  const fields = driftFields(drift);
   return (
-    `Berth: the sandbox of "${folderName}" differs from its settings (${fields}). ` +
+    `Berth: the sandbox of "${folderName}" differs from its settings: ${driftLines(drift).join('; ')}. ` +
     'Recreate it to apply the settings; files in the workspace folder are kept.'
   );
 }
@@ -359,13 +365,6 @@ export function removeAllMessage(count: number): string {
     ? 'Remove the 1 Berth sandbox on this Docker engine?'
     : `Remove all ${count} Berth sandboxes on this Docker engine?`;
 }
-
-export const DOCKER_SOCKET_WARNING =
-  'This sandbox mounts the host\'s Docker socket (berth.mountDockerSocket).';
-export const DOCKER_SOCKET_DETAIL =
-  'The agent inside the sandbox will be able to control the Docker engine of this machine: start ' +
-  'containers, mount any host folder, and so act as root on the host. Only allow this for agents and ' +
-  'workspaces you trust. Berth remembers your answer for this workspace.';
 
 /** One agent as sandbox/agents answers it (protocol.md). */
 export interface Agent {

@@ -18,13 +18,17 @@ import { findPython } from './interpreter';
 import { ClientPhase, Sandbox, Status } from './presentation';
 import { SECTION, sandboxSettings } from './settings';
 import { SandboxStatuses } from './statuses';
+import { ConsentItem, consentItems } from './trust';
 
 export interface ServerHooks {
   /** The folder whose Python-extension interpreter to try. */
   pythonScope(): vscode.Uri | undefined;
-  /** Rewrites the settings the server pulls for a folder before it sees them. */
-  amendSettings(scopeUri: string | undefined, settings: unknown): unknown;
+  /** Asks the user about values a workspace's own settings ask for; the ids allowed, if any. */
+  consent(workspace: string, items: ConsentItem[]): Promise<string[] | undefined>;
 }
+
+/** protocol.md: the workspace's own settings ask for values the user has not allowed. */
+const NEEDS_CONSENT = -32006;
 
 export class BerthServer implements vscode.Disposable {
   readonly output = vscode.window.createOutputChannel('Berth');
@@ -90,11 +94,11 @@ export class BerthServer implements vscode.Disposable {
       synchronize: { configurationSection: SECTION },
       middleware: {
         workspace: {
+          // Berth's section is answered here, with each value's origin (settings.ts); VS Code's
+          // own answer merges the user's settings with the workspace's, which the server must not trust.
           configuration: async (params, token, next) => {
-            const result = await next(params, token);
-            return Array.isArray(result)
-              ? result.map((r, i) => this.hooks.amendSettings(params.items[i]?.scopeUri, r))
-              : result;
+            if (!params.items.every((i) => i.section === SECTION)) return next(params, token);
+            return params.items.map((i) => sandboxSettings(i.scopeUri ? vscode.Uri.parse(i.scopeUri) : undefined));
           },
         },
       },
@@ -184,7 +188,33 @@ export class BerthServer implements vscode.Disposable {
     try {
       return (await client.sendRequest(method, params)) as T;
     } catch (err) {
+      const workspace = (params as { workspace?: unknown }).workspace;
+      if (err instanceof ResponseError && err.code === NEEDS_CONSENT && typeof workspace === 'string') {
+        return this.retryWithConsent<T>(client, method, params, workspace, err);
+      }
       this.showError(err);
+      return undefined;
+    }
+  }
+
+  /** Shows the user the exact values; sends the request again only if they allow them. */
+  private async retryWithConsent<T>(
+    client: LanguageClient,
+    method: string,
+    params: object,
+    workspace: string,
+    err: ResponseError<unknown>,
+  ): Promise<T | undefined> {
+    const items = consentItems(err.data);
+    const accept = items.length ? await this.hooks.consent(workspace, items) : undefined;
+    if (!accept) {
+      if (!items.length) this.showError(err);
+      return undefined;
+    }
+    try {
+      return (await client.sendRequest(method, { ...params, accept })) as T;
+    } catch (again) {
+      this.showError(again);
       return undefined;
     }
   }

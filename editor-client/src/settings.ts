@@ -1,24 +1,31 @@
-// The `berth.*` settings as the client reads them. The server reads the sandbox settings itself
-// (workspace/configuration); the client needs them only at startup and for the Docker-socket question.
+// The `berth.*` settings as the server is sent them: split into the user's own and the workspace's
+// (trust.ts). The server pulls them itself (workspace/configuration), through this.
 
+import * as path from 'path';
 import * as vscode from 'vscode';
+
+import { Inspection, splitLayers } from './trust';
 
 export const SECTION = 'berth';
 
-const SANDBOX_KEYS = ['agent', 'template', 'env', 'volumes', 'mountDockerSocket', 'credentials', 'autoStart'];
-
-/** The sandbox settings of a scope, unset ones as null so the server applies its own defaults. */
+/** The sandbox settings of a scope, with the values set by files inside the workspace apart. */
 export function sandboxSettings(scope: vscode.Uri | undefined): Record<string, unknown> {
   const c = vscode.workspace.getConfiguration(SECTION, scope);
-  const out: Record<string, unknown> = {};
-  for (const key of SANDBOX_KEYS) out[key] = c.get(key) ?? null;
-  return out;
+  return splitLayers((key) => c.inspect(key) as Inspection | undefined, workspaceFileTrusted());
+}
+
+/** A `.code-workspace` file outside every folder is out of the sandboxes' reach; one inside is not. */
+function workspaceFileTrusted(): boolean {
+  const file = vscode.workspace.workspaceFile;
+  if (!file) return false; // one folder open: its workspace settings are its .vscode/settings.json
+  if (file.scheme === 'untitled') return true; // kept in VS Code's own storage
+  if (file.scheme !== 'file') return false;
+  return !(vscode.workspace.workspaceFolders ?? []).some((f) => {
+    const rel = path.relative(f.uri.fsPath, file.fsPath);
+    return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+  });
 }
 
 export function interpreterSetting(): string | null | undefined {
   return vscode.workspace.getConfiguration(SECTION).get<string | null>('interpreter');
-}
-
-export function mountsDockerSocket(folder: vscode.Uri): boolean {
-  return vscode.workspace.getConfiguration(SECTION, folder).get('mountDockerSocket') === true;
 }

@@ -86,7 +86,7 @@ if [ -n "$u" ] && [ "$u" != root ] && [ "$wuid" != 0 ] && grep -q "^$u:" /etc/pa
   cur=$(id -u "$u" 2>/dev/null)
   if [ -n "$cur" ] && [ "$cur" != "$wuid" ]; then
     if awk -F: -v id="$wuid" '$3==id{f=1} END{exit !f}' /etc/passwd; then
-      warn "uid $wuid (the workspace owner's) belongs to another user of the template, so the agent keeps uid $cur and may not be able to write the workspace"
+      warn "uid $wuid, which owns the workspace, belongs to another user of the template, so the agent ($u) keeps uid $cur and may not be able to write the workspace; use a template whose other users leave uid $wuid free, or open a folder of a user whose uid is free there"
     else
       g=$(id -gn "$u" 2>/dev/null)
       awk -F: -v OFS=: -v u="$u" -v uid="$wuid" -v gid="$wgid" '$1==u{$3=uid;$4=gid}1' /etc/passwd > /etc/passwd.berth \
@@ -100,6 +100,16 @@ if [ -n "$u" ] && [ "$u" != root ] && [ "$wuid" != 0 ] && grep -q "^$u:" /etc/pa
       [ "$home" != / ] && [ -d "$home" ] && chown_tree "$home" "$wuid" "$wgid" -user "$cur"
     fi
   fi
+fi
+case "$u" in
+  *[!0-9]*|"") ;;
+  *) [ "$u" = "$wuid" ] || warn "the template's USER is a bare uid ($u), which Berth cannot give the workspace owner's uid $wuid, so the agent may not be able to write the workspace; use a template whose USER is a named user" ;;
+esac
+# A rootless engine (or userns-remap) shows the workspace with another owner inside the sandbox than
+# on the host; the uid given to the agent above is then the wrong one.
+seen=$(stat -c %u . 2>/dev/null || true)
+if [ -n "$seen" ] && [ "$seen" != "$wuid" ]; then
+  warn "the Docker engine maps user ids (rootless, or userns-remap): the workspace is owned by uid $seen inside the sandbox, not $wuid as on this machine, so the agent may not be able to write it; use a rootful engine for now"
 fi
 owner="$(id -u "$u" 2>/dev/null || echo 0):$(id -g "$u" 2>/dev/null || echo 0)"
 # $2, a folder under $1 (the home, the volume), made part by part with the agent user's ownership;

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-# Bounded so that a stuck engine can never freeze a caller; pulls stream and are not bound by it.
+# Bounded so that a stuck engine can never freeze a caller. Streams (pulls, the event stream) are
+# bounded by it too, between two reads: they may run long, but never silently forever.
 DEFAULT_TIMEOUT = 30.0
 
 
@@ -73,6 +74,7 @@ def translated(what: str) -> Iterator[None]:
     """Re-raise docker/requests errors from `what` as Berth errors with a message a user can act on."""
     import docker.errors
     import requests.exceptions
+    import urllib3.exceptions
 
     try:
         yield
@@ -84,6 +86,10 @@ def translated(what: str) -> Iterator[None]:
         raise EngineError(f"{what}: {_explanation(exc)}") from None
     except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
             ConnectionError, TimeoutError) as exc:
+        raise unavailable(exc) from None
+    except urllib3.exceptions.HTTPError as exc:
+        # Reads of a streamed answer (a pull) go to urllib3 directly, so its errors arrive untranslated
+        # by requests: a read timeout, a connection dropped mid-answer.
         raise unavailable(exc) from None
     except docker.errors.DockerException as exc:
         raise unavailable(exc) from None

@@ -13,7 +13,7 @@ import re
 import subprocess
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from berth import __version__, host_trust, labels, templates, user_config
@@ -32,6 +32,7 @@ from berth.docker_client import call, connect, translated
 from berth.errors import BadInput, BerthError, Conflict, EngineError, NotFound, TemplateProblem
 from berth.models import ExecResult, RunResult, Sandbox, Status, iso_time
 from berth.templates import Progress
+from berth.trust import mount_warnings
 from berth.workspace import default_sandbox_name, workspace_key
 
 if TYPE_CHECKING:
@@ -58,6 +59,11 @@ def _no_progress(phase: str, message: str) -> None:
     pass
 
 
+# Sees the workspace's sandbox (None when it has none) and its environment before a create or
+# recreate; refuses by raising a BerthError.
+Guard = Callable[[Sandbox | None, Mapping[str, str]], None]
+
+
 class Engine:
     def __init__(self, client: docker.APIClient | None = None,
                  timeout: float | None = None) -> None:
@@ -67,6 +73,8 @@ class Engine:
         self._client_lock = threading.Lock()
         self._locks_lock = threading.Lock()
         self._workspace_locks: dict[str, threading.Lock] = {}
+        # What the current thread's `run` should tell the user besides its result (setup warnings).
+        self._call = threading.local()
 
     # -- connection ---------------------------------------------------------------------------
 
@@ -167,47 +175,116 @@ class Engine:
     # -- run / create -------------------------------------------------------------------------
 
     def run(self, workspace: str, request: ConfigRequest, agent_args: Iterable[str] = (), *,
-            recreate: bool = False, progress: Progress = _no_progress) -> RunResult:
+            recreate: bool = False, progress: Progress = _no_progress,
+            guard: Guard | None = None) -> RunResult:
         """Create the workspace's sandbox if it has none, start it if stopped; never run the agent.
 
         The result carries the argv that attaches the agent interactively. A request that differs
         from the recorded configuration leaves the sandbox as it is and reports the drift, unless
-        `recreate` asks to apply it.
+        `recreate` asks to apply it. `guard` sees the sandbox (or None) and its environment before
+        anything is created or recreated, and may refuse by raising.
         """
         agent_args = tuple(agent_args)
         request = _with_user_defaults(request)
+        self._call.warnings = []
+        # A pull may take minutes: it happens before the workspace's lock is taken, so a `stop` or
+        # `remove` of the same workspace never waits behind a download.
+        self._pull_ahead(workspace, request, recreate, progress, guard)
         with self._workspace_lock(workspace):
             existing = self.find(workspace)
             # Environment values live only in the container itself: read them where they matter.
             container_env = (self._container_env(existing) if existing is not None
                              and (recreate or "env" in request.fields) else {})
+            if guard is not None and (existing is None or recreate):
+                guard(existing, container_env)
+            created = False
+            warnings: list[str] = []
             if existing is not None and recreate:
                 config = request.resolve(existing.config.with_env_values(container_env))
                 templates.ensure_image(self.api, config.template, progress)
                 if (config.template, config.agent) != (existing.template, existing.agent):
                     # A mistyped template must not cost the user the sandbox they have.
                     templates.check_has_agent(self.api, config, progress, self._timeout)
-                self._remove_container(existing)
-                existing = None
-            else:
-                config = request.resolve(existing.config if existing else None)
-            created = False
-            if existing is None:
-                existing, created = self._create(workspace, config, progress)
+                existing, warnings = self._replace(workspace, existing, config, progress)
+                created = True
+            elif existing is None:
+                existing, created = self._create(workspace, request.resolve(None), progress)
             elif existing.status != "running":
                 existing = self._start(existing, progress, first_start=existing.status == "created")
             else:
                 existing = self._ensure_set_up(existing)
             drift = [] if created else request.drift(existing.config, container_env)
-            warnings = [SOCKET_WARNING] if existing.config.mount_docker_socket else []
+            if existing.config.mount_docker_socket:
+                warnings.append(SOCKET_WARNING)
+            warnings += mount_warnings(existing.config)
             if existing.user and os.stat(workspace).st_uid == 0:
                 warnings.append(ROOT_WORKSPACE_WARNING)
+            warnings += self._call.warnings
             return RunResult(sandbox=existing, drift=drift,
                              attach=self.attach_argv(existing, agent_args),
                              shell=self.shell_argv(existing), created=created, warnings=warnings)
 
-    def _create(self, workspace: str, config: SandboxConfig,
-                progress: Progress) -> tuple[Sandbox, bool]:
+    def _pull_ahead(self, workspace: str, request: ConfigRequest, recreate: bool,
+                    progress: Progress, guard: Guard | None) -> None:
+        """Make sure the engine has the template a create or recreate will need (pulling it if not).
+        Done again under the lock, where it is one image lookup."""
+        existing = self.find(workspace)
+        if existing is not None and not recreate:
+            return  # an existing sandbox is started, not created: it needs no image
+        if guard is not None:
+            # Nothing the user has not allowed is fetched either; the guard runs again under the lock.
+            guard(existing, self._container_env(existing) if existing is not None else {})
+        template = request.resolve(existing.config if existing else None).template
+        templates.ensure_image(self.api, template, progress)
+
+    def _replace(self, workspace: str, old: Sandbox, config: SandboxConfig,
+                 progress: Progress) -> tuple[Sandbox, list[str]]:
+        """Create the workspace's sandbox anew from `config`, then remove `old`.
+
+        Until the new sandbox exists and is set up, `old` is left running; when the new one takes
+        its name, `old` steps aside under another name and gets it back if anything fails, so a
+        failed recreate leaves the same container, by the same name, in the same state.
+        """
+        name = config.name or default_sandbox_name(get_agent(config.agent).name, workspace)
+        holder = self._summaries({"name": [f"^/{re.escape(name)}$"]})
+        if holder and holder[0]["Id"] != old.full_id:
+            raise Conflict(f"The container name {name!r} is already used by another container; "
+                           f"choose another name (the sandbox {old.name} was left as it was).",
+                           field="name", value=name)
+        aside = None
+        if name == old.name:
+            aside = f"{old.name}.replaced-{old.id}"
+            try:
+                call(f"Renaming sandbox {old.name} to {aside}", self.api.rename, old.full_id, aside)
+            except NotFound:
+                aside = None  # removed meanwhile: there is nothing left to keep
+        try:
+            new, _ = self._create(workspace, config, progress, adopt=False)
+        except BaseException:
+            if aside is not None:
+                self._take_name_back(old, aside)
+            raise
+        try:
+            self._remove_container(old)
+        except BerthError as exc:
+            log.error("Could not remove the replaced sandbox %s: %s", aside or old.name, exc.message)
+            return new, [f"The sandbox was recreated, but the old one ({aside or old.name}, "
+                         f"{old.id}) could not be removed: {exc.message} Remove it with "
+                         f"`berth rm {old.id}`."]
+        return new, []
+
+    def _take_name_back(self, old: Sandbox, aside: str) -> None:
+        try:
+            call(f"Renaming sandbox {aside} back to {old.name}", self.api.rename, old.full_id,
+                 old.name)
+        except BerthError as exc:
+            log.error("The sandbox %s (%s) could not get its name %s back: %s", aside, old.id,
+                      old.name, exc.message)
+
+    def _create(self, workspace: str, config: SandboxConfig, progress: Progress, *,
+                adopt: bool = True) -> tuple[Sandbox, bool]:
+        """Create and start the sandbox. With `adopt`, a name taken by this workspace's sandbox
+        (made by another window at the same moment) means that one is used instead."""
         agent = get_agent(config.agent)
         image = templates.ensure_image(self.api, config.template, progress)
         user = templates.image_user(image)
@@ -238,6 +315,9 @@ class Engine:
                 if exc.status_code != 409:
                     raise
                 conflict = True
+        if conflict and not adopt:
+            raise Conflict(f"The container name {name!r} is already used by another container; "
+                           "choose another name.", field="name", value=name)
         if conflict:
             return self._adopt_after_conflict(workspace, name, progress), False
         sandbox = self._by_id(created["Id"])
@@ -327,8 +407,9 @@ class Engine:
         (~40 ms on Docker 20.10)."""
         api = self.api
         with translated(f"Checking sandbox {sandbox.name}"):
+            # requests' own head(): docker-py's timeout is not applied to it unless passed here.
             response = api.head(api._url("/containers/{0}/archive", sandbox.full_id),
-                                params={"path": path})
+                                params={"path": path}, timeout=api.timeout)
             if response.status_code == 404:
                 return False
             api._raise_for_status(response)
@@ -376,7 +457,11 @@ class Engine:
                                       *agent.setup_specs()], user="0")
         for line in result.stderr.splitlines():
             if line.startswith("berth-setup: warning: "):
-                log.warning("Sandbox %s: %s", sandbox.name, line.split(": ", 2)[2])
+                text = line.split(": ", 2)[2]
+                log.warning("Sandbox %s: %s", sandbox.name, text)
+                # The `run` that set it up returns these with its own warnings.
+                getattr(self._call, "warnings", []).append(
+                    f"Setting up sandbox {sandbox.name}: {text}.")
         if result.exit_code != 0:
             if result.exit_code == 127 or result.exit_code == 126:
                 raise TemplateProblem(missing_binary_message(agent), value=sandbox.template)

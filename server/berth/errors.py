@@ -57,6 +57,14 @@ class EngineError(BerthError):
     exit_status = 7
 
 
+class NeedsConsent(BerthError):
+    """The workspace's own settings ask for values the user has not allowed (trust.py)."""
+
+    kind = "needsConsent"
+    code = -32006
+    exit_status = 8
+
+
 ERROR_KINDS: tuple[type[BerthError], ...] = (
     BadInput,
     NotFound,
@@ -64,4 +72,5 @@ ERROR_KINDS: tuple[type[BerthError], ...] = (
     TemplateProblem,
     Conflict,
     EngineError,
+    NeedsConsent,
 )

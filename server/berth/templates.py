@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from berth import labels
@@ -19,8 +19,14 @@ Progress = Callable[[str, str], None]
 
 
 def ensure_image(api: docker.APIClient, template: str, progress: Progress) -> dict[str, Any]:
-    """The template's image (inspect data), pulled with progress when the engine lacks it."""
+    """The template's image (inspect data), pulled with progress when the engine lacks it.
+
+    The pull is bounded by inactivity (the client's timeout between two reads of its answer): a
+    registry or an engine that stops sending fails it, however long a pull that progresses takes.
+    """
     import docker.errors
+    import requests.exceptions
+    import urllib3.exceptions
 
     with translated(f"Looking up template {template}"):
         try:
@@ -28,22 +34,46 @@ def ensure_image(api: docker.APIClient, template: str, progress: Progress) -> di
         except docker.errors.NotFound:
             pass
     progress("pulling", f"Pulling template {template}")
-    from docker.utils import parse_repository_tag
-
-    repo, tag = parse_repository_tag(template)
     try:
         with translated("Pull failed"):
-            for line in api.pull(repo, tag=tag or "latest", stream=True, decode=True):
-                if "error" in line:
-                    raise TemplateProblem(line["error"])
-                if "status" in line:
-                    progress("pulling", f"{template}: {line['status']} {line.get('progress', '')}"
-                             .rstrip())
+            try:
+                for line in _pull(api, template):
+                    if "error" in line:
+                        raise TemplateProblem(line["error"])
+                    if "status" in line:
+                        progress("pulling", f"{template}: {line['status']} "
+                                            f"{line.get('progress', '')}".rstrip())
+            except (requests.exceptions.ReadTimeout, urllib3.exceptions.ReadTimeoutError):
+                raise TemplateProblem(
+                    f"the pull made no progress for {api.timeout:g} s (the registry or the Docker "
+                    "engine stopped answering)") from None
             return api.inspect_image(template)
     except (TemplateProblem, EngineError, NotFound) as exc:
         raise TemplateProblem(
             f"The template image {template!r} is not on this engine and could not be pulled: "
             f"{exc.message}", value=template) from None
+
+
+def _pull(api: docker.APIClient, template: str) -> Iterator[dict[str, Any]]:
+    """The decoded lines of `docker pull template`, as APIClient.pull(stream=True) gives them, but
+    with every read bounded by the client's timeout: docker-py sends pulls with no timeout at all."""
+    from docker import auth
+    from docker.utils import parse_repository_tag
+
+    repo, tag = parse_repository_tag(template)
+    registry, _ = auth.resolve_repository_name(repo)
+    headers = {}
+    header = auth.get_config_header(api, registry)
+    if header:
+        headers["X-Registry-Auth"] = header
+    response = api._post(api._url("/images/create"), params={"fromImage": repo, "tag": tag or "latest"},
+                         headers=headers, stream=True, timeout=api.timeout)
+    try:
+        api._raise_for_status(response)
+        yield from api._stream_helper(response, decode=True)
+    finally:
+        # An abandoned pull must not keep its connection: the engine then cancels the pull.
+        response.close()
 
 
 def check_has_agent(api: docker.APIClient, config: SandboxConfig, progress: Progress,

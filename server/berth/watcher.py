@@ -1,8 +1,11 @@
 """Follows the engine's event stream on a thread of its own and says which sandboxes changed.
 
-docker-py's `events()` blocks forever and ends silently when the connection breaks, so the stream is
-re-opened with `since` (events missed while reconnecting are replayed); when the engine itself stops
-answering, the watcher reports it unavailable and waits for it to come back.
+docker-py's `events()` reads with no timeout: it blocks forever on a half-open connection (no bytes,
+no FIN: a sleeping VM, a NAT that dropped the flow) and ends silently when the connection breaks.
+So the stream is opened here with a read timeout: when it has been silent that long, or broke, the
+engine is pinged on another connection and the stream re-opened with `since` (the engine replays
+what was missed). Only when the ping fails is the engine reported unavailable; the watcher then
+waits for it to come back.
 """
 
 from __future__ import annotations
@@ -15,13 +18,18 @@ from collections.abc import Callable
 from typing import Any
 
 from berth import labels
-from berth.docker_client import connect
+from berth.docker_client import connect, engine_timeout
 
 log = logging.getLogger(__name__)
 
 # Events that can change what a status shows; exec_* (every agent attach, Berth's own setup) cannot.
 STATE_EVENTS = ["create", "start", "restart", "die", "kill", "stop", "pause", "unpause", "oom",
                 "destroy", "rename", "update"]
+FILTERS = {"type": ["container"], "event": STATE_EVENTS, "label": [f"{labels.MARKER}=true"]}
+
+# The longest a stream may stay silent before the engine is checked and the stream re-opened: a
+# quiet engine sends nothing, so silence alone cannot tell a quiet engine from a dead link.
+MAX_SILENCE = 10.0
 
 OnChange = Callable[[str, dict[str, Any]], None]
 OnAvailability = Callable[[bool], None]
@@ -29,13 +37,15 @@ OnAvailability = Callable[[bool], None]
 
 class EventWatcher:
     def __init__(self, on_change: OnChange, on_availability: OnAvailability,
-                 retry_interval: float = 0.5) -> None:
+                 retry_interval: float = 0.5, silence: float | None = None) -> None:
         self._on_change = on_change
         self._on_availability = on_availability
         self._retry = retry_interval
+        self._silence = silence or min(engine_timeout(), MAX_SILENCE)
         self._stop = threading.Event()
         self._stream: Any = None
         self._available: bool | None = None
+        self._cursor = _Cursor()
         self._thread = threading.Thread(target=self._run, name="berth-events", daemon=True)
 
     def start(self) -> None:
@@ -55,25 +65,23 @@ class EventWatcher:
             self._on_availability(available)
 
     def _run(self) -> None:
-        since: float | None = None
+        import requests.exceptions
+        import urllib3.exceptions
+
         client = None
         while not self._stop.is_set():
             try:
                 if client is None:
-                    client = connect(timeout=10)
-                client.ping()
+                    client = connect(timeout=self._silence)  # asks the engine its API version
                 # Resubscribe before announcing availability, so no change slips between the two.
-                if since is None:
-                    since = time.time()
-                stream = client.events(decode=True, since=f"{since:.9f}",
-                                       filters={"type": ["container"], "event": STATE_EVENTS,
-                                                "label": [f"{labels.MARKER}=true"]})
+                stream = self._subscribe(client)
                 self._stream = stream
                 self._set_available(True)
                 for event in stream:
                     if self._stop.is_set():
                         return
-                    since = max(since, event.get("timeNano", 0) / 1e9 or event.get("time", 0))
+                    if not self._cursor.is_new(event):
+                        continue  # replayed after a reconnect: already handled
                     attrs = (event.get("Actor") or {}).get("Attributes") or {}
                     workspace = attrs.get(labels.WORKSPACE)
                     if workspace:
@@ -81,19 +89,66 @@ class EventWatcher:
                 if self._stop.is_set():
                     return
                 log.info("Docker event stream ended; reconnecting")
+            except (urllib3.exceptions.ReadTimeoutError, requests.exceptions.ReadTimeout):
+                if self._stop.is_set():
+                    return
+                # The engine may just be quiet, or the link half-open: the ping below tells which.
+                log.debug("No Docker event for %gs; checking the engine and re-subscribing",
+                          self._silence)
             except Exception as exc:
                 if self._stop.is_set():
                     return
                 log.info("Docker event stream broke (%s); reconnecting", type(exc).__name__)
                 client = None
             finally:
-                self._stream = None
+                stream, self._stream = self._stream, None
+                if stream is not None:
+                    with contextlib.suppress(Exception):
+                        stream.close()
             if self._stop.is_set():
                 return
-            if client is None or not _pings(client):
-                client = None
+            client = client if client is not None and _pings(client) else _answering_client(
+                self._silence)
+            if client is None:
                 self._set_available(False)
                 self._stop.wait(self._retry)
+
+    def _subscribe(self, client: Any) -> Any:
+        """client.events(), less its unbounded reads: each read of the stream waits at most the
+        silence interval. The same request and decoding as docker-py's, on its own helpers."""
+        from docker.types import CancellableStream
+        from docker.utils import convert_filters
+
+        response = client._get(client._url("/events"), stream=True, timeout=self._silence,
+                               params={"since": self._cursor.since(),
+                                       "filters": convert_filters(FILTERS)})
+        client._raise_for_status(response)
+        return CancellableStream(client._stream_helper(response, decode=True), response)
+
+
+class _Cursor:
+    """Where the stream is: the newest event time seen, in nanoseconds (the engine's own unit, so
+    `since` names it exactly), and the events seen at that time. The engine replays the events at
+    `since` itself too: those are skipped. Older events are never skipped: the engine's clock may
+    be behind this one (a VM's, after the host slept)."""
+
+    def __init__(self) -> None:
+        self._at = time.time_ns()
+        self._seen_at: set[tuple[Any, ...]] = set()
+
+    def since(self) -> str:
+        return f"{self._at // 1_000_000_000}.{self._at % 1_000_000_000:09d}"
+
+    def is_new(self, event: dict[str, Any]) -> bool:
+        at = event.get("timeNano") or int(event.get("time", 0)) * 1_000_000_000
+        key = (event.get("id"), event.get("Action") or event.get("status"), at)
+        if at == self._at and key in self._seen_at:
+            return False
+        if at > self._at:
+            self._at, self._seen_at = at, set()
+        if at == self._at:
+            self._seen_at.add(key)
+        return True
 
 
 def _pings(client: Any) -> bool:
@@ -101,3 +156,12 @@ def _pings(client: Any) -> bool:
         return bool(client.ping())
     except Exception:
         return False
+
+
+def _answering_client(timeout: float) -> Any:
+    """A fresh client when the engine answers its ping; None when it does not."""
+    try:
+        client = connect(timeout=timeout)
+    except Exception:
+        return None
+    return client if _pings(client) else None

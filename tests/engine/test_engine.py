@@ -353,3 +353,32 @@ def test_recreate_onto_a_template_without_the_agent_keeps_the_sandbox(engine, wo
     moved = engine.run(workspace, parse_request({"template": CLAUDE_WITH_CONFIG}), recreate=True)
     assert moved.sandbox.template == CLAUDE_WITH_CONFIG and moved.sandbox.status == "running"
     assert moved.sandbox.full_id != created.sandbox.full_id
+
+
+def _derived_image(docker_api, tag: str, lines: str) -> str:
+    """A template built on the offline one, without a registry: `lines` after its FROM."""
+    import io
+
+    dockerfile = f"FROM {CLAUDE}\n{lines}\n".encode()
+    for _ in docker_api.build(fileobj=io.BytesIO(dockerfile), tag=tag, rm=True, decode=True):
+        pass
+    return tag
+
+
+@pytest.mark.parametrize("name, lines, says", [
+    ("uid-taken", "USER root\nRUN echo 'other:x:1234:1234::/tmp:/bin/sh' >> /etc/passwd\nUSER agent",
+     "uid 1234, which owns the workspace, belongs to another user of the template, so the agent "
+     "(agent) keeps uid 1000"),
+    ("numeric-user", "USER 1000",
+     "the template's USER is a bare uid (1000), which Berth cannot give the workspace owner's uid "
+     "1234"),
+])
+def test_an_agent_uid_that_cannot_follow_the_owner_is_a_warning(engine, workspace, docker_api,
+                                                                 name, lines, says):
+    template = _derived_image(docker_api, f"berth-test/{name}:1", lines)
+    result = run(engine, workspace, template=template)
+    [warning] = [w for w in result.warnings if "Setting up sandbox" in w]
+    assert says in warning and "use a template" in warning
+    # Said once, by the run that set it up; later runs have nothing new to say.
+    assert [w for w in run(engine, workspace, template=template).warnings
+            if "Setting up" in w] == []

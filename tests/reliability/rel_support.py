@@ -55,10 +55,18 @@ def server_pid(session: Session) -> int:
 class EngineProxy:
     """A unix socket forwarding to the real engine, whose connections a test can cut or stall.
 
-    cut():      drop every open connection (the event stream included), as a flaky link would.
-    refuse():   while set, new connections are accepted and closed at once: the engine is unreachable.
-    stall(re):  requests whose path matches are swallowed (never forwarded, never answered).
+    cut():             drop every open connection (the event stream included), as a flaky link would.
+    refuse():          while set, new connections are accepted and closed at once: the engine is
+                       unreachable.
+    stall(re):         requests whose path matches are swallowed (never forwarded, never answered).
+    fail(re):          requests whose path matches are answered at once with an HTTP 500 of the
+                       proxy's own (never forwarded), as an engine refusing the operation would.
+    black_hole(re):    established connections whose last request matched go silent: nothing the
+                       engine sends reaches the client any more, and no FIN either (a half-open
+                       link, as after a laptop's sleep or a NAT dropping the flow).
     """
+
+    FAILURE = b'{"message": "refused by the test proxy"}'
 
     def __init__(self, path: str, target: str = "/var/run/docker.sock") -> None:
         self.path = path
@@ -66,9 +74,11 @@ class EngineProxy:
         self.url = f"unix://{path}"
         self._refusing = threading.Event()
         self._stall: re.Pattern[bytes] | None = None
+        self._fail: re.Pattern[bytes] | None = None
         self._lock = threading.Lock()
-        self._conns: list[socket.socket] = []
+        self._links: list[_Link] = []
         self.stalled: list[bytes] = []
+        self.failed: list[bytes] = []
         self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self._listener.bind(path)
         self._listener.listen(64)
@@ -84,15 +94,24 @@ class EngineProxy:
     def stall(self, pattern: str | None) -> None:
         self._stall = re.compile(pattern.encode()) if pattern else None
 
+    def fail(self, pattern: str | None) -> None:
+        self._fail = re.compile(pattern.encode()) if pattern else None
+
+    def black_hole(self, pattern: str) -> int:
+        """Silence the established connections whose last request path matches; how many."""
+        compiled = re.compile(pattern.encode())
+        with self._lock:
+            hit = [link for link in self._links if link.path and compiled.search(link.path)]
+        for link in hit:
+            link.silenced = True
+        return len(hit)
+
     def cut(self) -> int:
         with self._lock:
-            conns, self._conns = self._conns, []
-        for sock in conns:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            with contextlib.suppress(OSError):
-                sock.close()
-        return len(conns) // 2
+            links, self._links = self._links, []
+        for link in links:
+            link.close()
+        return len(links)
 
     def close(self) -> None:
         self._closed = True
@@ -117,34 +136,72 @@ class EngineProxy:
             except OSError:
                 client.close()
                 continue
+            link = _Link(client, upstream)
             with self._lock:
-                self._conns += [client, upstream]
-            threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
-            threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
+                self._links.append(link)
+            threading.Thread(target=self._from_client, args=(link,), daemon=True).start()
+            threading.Thread(target=self._from_engine, args=(link,), daemon=True).start()
 
-    def _pump(self, src: socket.socket, dst: socket.socket, from_client: bool) -> None:
+    def _from_client(self, link: _Link) -> None:
         stalled = False
         try:
             while True:
-                data = src.recv(65536)
+                data = link.client.recv(65536)
                 if not data:
                     break
-                if from_client and self._stall is not None:
-                    line = re.match(rb"[A-Z]+ (\S+) HTTP/", data)
-                    if line and self._stall.search(line.group(1)):
+                line = re.match(rb"[A-Z]+ (\S+) HTTP/", data)
+                if line:
+                    link.path = line.group(1)
+                    if self._fail is not None and self._fail.search(link.path):
+                        self.failed.append(link.path)
+                        link.client.sendall(
+                            b"HTTP/1.1 500 Internal Server Error\r\n"
+                            b"Content-Type: application/json\r\n"
+                            b"Content-Length: %d\r\nConnection: close\r\n\r\n%s"
+                            % (len(self.FAILURE), self.FAILURE))
+                        break
+                    if self._stall is not None and self._stall.search(link.path):
                         stalled = True
-                        self.stalled.append(line.group(1))
+                        self.stalled.append(link.path)
                 if stalled:
                     continue  # swallowed: the caller waits for an answer that never comes
-                dst.sendall(data)
+                link.upstream.sendall(data)
         except OSError:
             pass
         finally:
-            for sock in (src, dst):
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-                with contextlib.suppress(OSError):
-                    sock.close()
+            link.close()
+
+    def _from_engine(self, link: _Link) -> None:
+        try:
+            while True:
+                data = link.upstream.recv(65536)
+                if not data:
+                    break
+                if link.silenced:
+                    continue  # read and dropped: the client hears nothing, not even a FIN
+                link.client.sendall(data)
+        except OSError:
+            pass
+        finally:
+            if not link.silenced:
+                link.close()
+
+
+class _Link:
+    """One client connection through the proxy and its own connection to the engine."""
+
+    def __init__(self, client: socket.socket, upstream: socket.socket) -> None:
+        self.client = client
+        self.upstream = upstream
+        self.path: bytes | None = None  # the path of the last request seen on it
+        self.silenced = False
+
+    def close(self) -> None:
+        for sock in (self.client, self.upstream):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):
+                sock.close()
 
 
 # -- dockerd ------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
@@ -32,9 +33,10 @@ describe('Berth in VS Code', { concurrency: false }, () => {
   let failed = false;
 
   before(async () => {
-    await prepare();
-    ws1 = makeWorkspace('alpha', { 'berth.template': TEMPLATE });
-    ws2 = makeWorkspace('bravo', { 'berth.template': TEMPLATE, 'berth.autoStart': 'always' });
+    // The template is the user's own setting: one in the workspace's files would need their consent.
+    await prepare({ 'berth.template': TEMPLATE });
+    ws1 = makeWorkspace('alpha', {});
+    ws2 = makeWorkspace('bravo', { 'berth.autoStart': 'always' });
     made.push(ws1, ws2);
     await cleanup(made); // leftovers of an earlier, interrupted run of these same paths
     await editor.start();
@@ -105,13 +107,20 @@ describe('Berth in VS Code', { concurrency: false }, () => {
     await win.screenshot('05-stopped');
   });
 
-  step('changing berth.env shows the drift warning, and Recreate clears it', async () => {
-    writeSettings(ws1, { 'berth.template': TEMPLATE, 'berth.env': ['BERTH_E2E=1'] });
+  step('changing berth.env shows the drift with its values; Recreate asks first, then applies it', async () => {
+    writeSettings(ws1, { 'berth.env': ['BERTH_E2E=1'] });
     await win.statusBar(/Berth: stopped \(settings changed\)/);
-    const toast = await win.toast(/differs from its settings \(env\)/);
+    const toast = await win.toast(/differs from its settings: env: \(none\) → BERTH_E2E\./);
     await win.screenshot('06-drift');
     const before = (await containers(ws1))[0].id;
     await toast.locator('.monaco-button', { hasText: 'Recreate' }).first().click();
+    // The value comes from the workspace's own .vscode/settings.json, which the agent can write.
+    const box = await win.dialogBox(/settings inside "alpha" ask for access/);
+    assert.match(await box.textContent(), /berth\.env: BERTH_E2E — a value the workspace's settings set/);
+    assert.doesNotMatch(await box.textContent(), /BERTH_E2E=1/, 'environment values are never shown');
+    await win.screenshot('06a-consent-env');
+    assert.equal((await containers(ws1))[0].id, before, 'nothing changes before the answer');
+    await win.click(box, 'Allow');
     await win.statusBar(/Berth: running$/);
     const after = await containers(ws1);
     assert.equal(after.length, 1);
@@ -144,11 +153,11 @@ describe('Berth in VS Code', { concurrency: false }, () => {
       await new Promise((r) => setTimeout(r, 200));
     }
     assert.equal(settings['berth.agent'], 'codex');
-    assert.equal(settings['berth.template'], TEMPLATE, 'the other settings are kept');
+    assert.deepEqual(settings['berth.env'], ['BERTH_E2E=1'], 'the other settings are kept');
     await win.statusBar(/Berth: running \(settings changed\)/);
     await win.screenshot('07b-agent-chosen');
     // Back to the claude sandbox's own settings (the test template has no codex) for the steps below.
-    writeSettings(ws1, { 'berth.template': TEMPLATE, 'berth.env': ['BERTH_E2E=1'] });
+    writeSettings(ws1, { 'berth.env': ['BERTH_E2E=1'] });
     await win.statusBar(/Berth: running$/);
     await win.command('Notifications: Clear All Notifications');
   });
@@ -161,15 +170,24 @@ describe('Berth in VS Code', { concurrency: false }, () => {
     await win.screenshot('08-removed');
   });
 
-  step('turning on mountDockerSocket asks first; declining keeps the sandbox from starting', async () => {
-    writeSettings(ws1, { 'berth.template': TEMPLATE, 'berth.mountDockerSocket': true });
-    await win.dialog(/mounts the host's Docker socket/, "Don't Allow");
+  step('an agent writing volumes into .vscode/settings.json gets no wider sandbox without consent', async () => {
+    // What an agent in the sandbox can do: the workspace is mounted read-write.
+    const home = os.homedir();
+    writeSettings(ws1, {
+      'berth.env': ['BERTH_E2E=1'],
+      'berth.volumes': [`${home}:/mnt/home`, '/var/run/docker.sock:/var/run/docker.sock'],
+    });
     await win.command('Berth: Start Sandbox');
-    await win.toast(/you chose not to allow it for this workspace/);
-    await win.screenshot('09-socket-declined');
-    assert.deepEqual(await containers(ws1), []);
+    const box = await win.dialogBox(/settings inside "alpha" ask for access/);
+    const text = await box.textContent();
+    assert.match(text, new RegExp(`berth\\.volumes: ${home}:/mnt/home — your home folder, read-write`));
+    assert.match(text, /berth\.volumes: \/var\/run\/docker\.sock:\/var\/run\/docker\.sock — the Docker engine's socket/);
+    assert.doesNotMatch(text, /BERTH_E2E/, 'the variable allowed in an earlier step is not asked again');
+    await win.screenshot('09-consent-volumes');
+    await win.click(box, 'Cancel');
     await win.statusBar(/Berth: absent$/);
-    writeSettings(ws1, { 'berth.template': TEMPLATE });
+    assert.deepEqual(await containers(ws1), [], 'declined: nothing was created');
+    writeSettings(ws1, {});
   });
 
   step('with autoStart "always" opening a folder starts its sandbox with no click', async () => {

@@ -48,8 +48,9 @@ function env() {
 export const USER_DATA = path.join(RUN, 'user-data');
 export const EXTENSIONS = path.join(RUN, 'extensions');
 
-/** A fresh run folder, user settings and the .vsix installed into a fresh extensions dir. */
-export async function prepare() {
+/** A fresh run folder, user settings (with `userBerth`, the user's own berth.* settings) and the
+ * .vsix installed into a fresh extensions dir. */
+export async function prepare(userBerth = {}) {
   fs.rmSync(RUN, { recursive: true, force: true });
   fs.mkdirSync(path.join(USER_DATA, 'User'), { recursive: true });
   fs.mkdirSync(EXTENSIONS, { recursive: true });
@@ -70,6 +71,7 @@ export async function prepare() {
         'window.confirmBeforeClose': 'never',
         'git.openRepositoryInParentFolders': 'never',
         'git.enabled': false,
+        ...userBerth,
       },
       null,
       2,
@@ -261,6 +263,19 @@ export class Window {
   }
 
   /** Clicks `button` in a modal dialog whose text matches `re`. */
+  /** The visible modal dialog whose text matches `re`. */
+  async dialogBox(re) {
+    const box = this.page.locator('.monaco-dialog-box', { hasText: re }).first();
+    await box.waitFor({ state: 'visible' });
+    return box;
+  }
+
+  /** Clicks `button` in a dialog box and waits for the dialog to close. */
+  async click(box, button) {
+    await box.locator('.monaco-button', { hasText: button }).first().click();
+    await box.waitFor({ state: 'hidden' });
+  }
+
   async dialog(re, button) {
     const box = this.page.locator('.monaco-dialog-box', { hasText: re }).first();
     await box.waitFor({ state: 'visible' });

@@ -124,7 +124,14 @@ test('a failed server offers restart, output and the interpreter setting', () =>
 test('drift messages and keys', () => {
   assert.deepEqual(p.driftLines(drift), ['env: A=1 → A=2']);
   assert.deepEqual(p.driftLines([{ field: 'template', recorded: 'a', requested: null }]), ['template: a → (unset)']);
-  assert.match(p.driftMessage('proj', drift), /"proj" differs from its settings \(env\)/);
+  const volumes = { field: 'volumes', recorded: [], requested: ['/home/ada:/mnt/home'] };
+  assert.equal(
+    p.driftMessage('proj', [volumes]),
+    'Berth: the sandbox of "proj" differs from its settings: volumes: (none) → /home/ada:/mnt/home. ' +
+      'Recreate it to apply the settings; files in the workspace folder are kept.',
+  );
+  const env = { field: 'env', recorded: ['A', 'B'], requested: ['A', 'C'], changed: ['A'] };
+  assert.deepEqual(p.driftLines([env]), ['env: A, B → A, C (value of A changed)']);
   assert.notEqual(p.driftKey('/a', drift), p.driftKey('/a', []));
   assert.equal(p.driftKey('/a', drift), p.driftKey('/a', JSON.parse(JSON.stringify(drift))));
 });

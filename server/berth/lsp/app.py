@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import os
@@ -10,12 +11,20 @@ import re
 import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
+import attrs
+from cattrs import BaseValidationError, transform_error
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import default_converter
+from pygls.protocol import (
+    JsonRPCNotification,
+    JsonRPCRequestMessage,
+    JsonRPCResponseMessage,
+    LanguageServerProtocol,
+    default_converter,
+)
 
 from berth import __version__
 from berth.engine import Engine
@@ -31,6 +40,9 @@ T = TypeVar("T")
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 TOO_LARGE_METHOD = "$/berth/messageTooLarge"
 SETTINGS_WAIT = 10.0
+# `sandbox/exec` runs a user's command, which may take an hour: those wait on threads of their own,
+# so that no number of them can starve the engine calls every other request makes.
+COMMAND_THREADS = 64
 
 
 class BerthRpcError(JsonRpcException):
@@ -40,12 +52,88 @@ class BerthRpcError(JsonRpcException):
         super().__init__(message=error.message, code=error.code, data=error.to_data())
 
 
+class BerthProtocol(LanguageServerProtocol):
+    """pygls's protocol, but each message is decoded whole, and one that cannot be is answered.
+
+    pygls gives its decoder to json.loads as the object hook, which calls it for every object in a
+    message, innermost first: an object inside params with a "jsonrpc" key (`{"env": {"jsonrpc":
+    "x"}}`) was taken for a message of its own, the message failed to decode, and its request was
+    never answered. A request whose envelope or params do not decode (`workspace/executeCommand`
+    without params) was dropped the same way, leaving its client waiting forever.
+    """
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        return data
+
+    def handle_message(self, message: Any) -> None:
+        if not isinstance(message, dict) or "jsonrpc" not in message:
+            log.warning("Ignoring a message that is not a JSON-RPC object (%s)",
+                        type(message).__name__)
+            return
+        method = message.get("method")
+        try:
+            if method is not None and not isinstance(method, str):
+                raise BadInput(f"The method name must be a string, got {_kind(method)}.",
+                               field="method")
+            structured = self._decode(message)
+        except Exception as exc:
+            self._refuse(message, exc)
+            return
+        super().handle_message(structured)
+
+    def _decode(self, data: dict[str, Any]) -> Any:
+        """pygls's structure_message, less its traceback in the log: the client is told instead."""
+        if "method" in data:
+            # JSON-RPC lets a request or notification leave params out (pygls's own hooks require
+            # them), and Lua clients (Neovim) send an empty object as an empty list.
+            params = data.get("params")
+            data = {**data, "params": {} if params == [] else params}
+        if "id" in data:
+            if "error" in data:
+                cls: Any = types.ResponseErrorMessage
+            elif "method" in data:
+                cls = self.get_message_type(data["method"]) or JsonRPCRequestMessage
+            else:
+                cls = self._result_types.pop(data["id"], None) or JsonRPCResponseMessage
+        else:
+            cls = self.get_message_type(data.get("method", "")) or JsonRPCNotification
+        return self._converter.structure(data, cls)
+
+    def _refuse(self, message: dict[str, Any], exc: Exception) -> None:
+        ident = message.get("id")
+        method = message.get("method")
+        if not isinstance(ident, (int, str)) or isinstance(ident, bool) or method is None:
+            log.warning("Ignoring a message that does not decode: %s", _reason(exc))
+            return  # a notification or a response: there is no request to answer
+        error = exc if isinstance(exc, BerthError) else BadInput(
+            f"Malformed {str(method)[:80]} request: {_reason(exc)}.", field="params")
+        log.warning("Refused request %r: %s", ident, error.message)
+        self._send_response(ident, error=BerthRpcError(error).to_response_error())
+
+
+def _reason(exc: Exception) -> str:
+    # Paths and types only: a value from params may be a secret, and this is also logged.
+    if isinstance(exc, BaseValidationError):
+        return "; ".join(transform_error(exc))
+    if isinstance(exc, BerthError):
+        return exc.message
+    return f"it does not decode ({type(exc).__name__})"
+
+
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "a list", bool: "a boolean", int: "a number",
+            float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
+
+
 class BerthServer(LanguageServer):
     def __init__(self, engine: Engine | None = None) -> None:
-        super().__init__("berth-server", __version__, converter_factory=_converter)
+        super().__init__("berth-server", __version__, protocol_cls=BerthProtocol,
+                         converter_factory=_converter)
         self.engine = engine or Engine()
         # Engine calls block; they run here, never on pygls's own pool, which reads stdin.
         self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="berth-engine")
+        self.command_pool = ThreadPoolExecutor(max_workers=COMMAND_THREADS,
+                                               thread_name_prefix="berth-command")
         self.folders = Folders()
         self.status = StatusPublisher(self)
         self.watcher: Any = None
@@ -63,6 +151,12 @@ class BerthServer(LanguageServer):
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.pool, functools.partial(fn, *args, **kwargs))
 
+    async def in_command_worker(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """`in_worker` for calls that last as long as a user's own command (`sandbox/exec`)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.command_pool,
+                                          functools.partial(fn, *args, **kwargs))
+
     async def answer(self, handler: requests.Handler,
                      params: Callable[[], dict[str, Any]]) -> Any:
         """Run `handler` on the request's params, turning every failure into a clean JSON-RPC error.
@@ -78,7 +172,10 @@ class BerthServer(LanguageServer):
                         SETTINGS_WAIT)
             self.settings_ready.set()
         try:
-            return await handler(self, params())
+            result = await handler(self, params())
+            # The engine answered (or was not needed): failed status reads are retried at once.
+            self.status.engine_answered()
+            return result
         except BerthError as exc:
             raise BerthRpcError(exc) from None
         except JsonRpcException:
@@ -131,14 +228,14 @@ class _CappedStdin:
 
 def _converter() -> Any:
     """pygls's converter, but params of Berth's own methods stay the dicts the client sent."""
-    from pygls.protocol import JsonRPCNotification, JsonRPCRequestMessage
-
     converter = default_converter()
     base_request = converter.get_structure_hook(JsonRPCRequestMessage)
     base_notification = converter.get_structure_hook(JsonRPCNotification)
 
     def keep_params(base: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
         def hook(obj: dict[str, Any], cls: Any) -> Any:
+            # Members JSON-RPC does not define are ignored, as lsprotocol's own types ignore them.
+            obj = {k: v for k, v in obj.items() if k in attrs.fields_dict(cls)}
             method = obj.get("method", "")
             if isinstance(method, str) and (method.startswith("sandbox/")
                                             or method == TOO_LARGE_METHOD):
@@ -201,12 +298,32 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     _configure_logging()
     server = create_server()
+    code = 0
     try:
         server.start_io()
+    except Exception:
+        log.exception("berth-server stopped on an unexpected error")
+        code = 1
     finally:
         lifecycle.stop_watcher(server)
         server.pool.shutdown(wait=False, cancel_futures=True)
-    return 0
+        server.command_pool.shutdown(wait=False, cancel_futures=True)
+    _exit_now(code)
+
+
+def _exit_now(code: int) -> NoReturn:
+    """End the process at once, whatever its worker threads are doing.
+
+    Python's own exit joins every worker thread, and one may be in a user's hour-long `sandbox/exec`
+    or in an engine call that will only time out: after `exit` the editor would wait for a process
+    that no longer serves it. Nothing those threads hold needs finishing: the sandboxes, and any
+    command still running in one, live on in the engine.
+    """
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
-from berth.errors import BerthError
+from berth.errors import BerthError, NeedsConsent
 from berth.lsp.folders import Folder
 from berth.lsp.params import plain
 from berth.lsp.requests import start_sandbox
@@ -104,14 +104,32 @@ async def _auto_start(ls: BerthServer, folder: Folder) -> None:
     if mode == "never":
         return
     last = ls.status.last(folder.path) or {}
+    if last.get("state") == "unavailable":
+        # Docker often starts after the editor (at login): decide when the engine answers.
+        ls.status.when_read(folder.path, lambda: _auto_start_later(ls, folder))
+        return
     if mode == "existing" and last.get("state") not in ("stopped",):
         return  # nothing to start: absent stays absent, running stays running
-    if mode == "always" and last.get("state") in ("running", "unavailable"):
+    if mode == "always" and last.get("state") == "running":
         return
     try:
         await start_sandbox(ls, folder.path, folder.settings)
+    except NeedsConsent as exc:
+        ls.warn(f"Berth did not start the sandbox for {folder.path} on its own: {exc.message}")
     except BerthError as exc:
         ls.warn(f"Berth could not start the sandbox for {folder.path}: {exc.message}")
+
+
+def _auto_start_later(ls: BerthServer, folder: Folder) -> None:
+    if ls.folders.get(folder.path) is not folder:
+        return  # closed meanwhile
+    task = asyncio.get_running_loop().create_task(_auto_start(ls, folder))
+    # asyncio keeps only a weak reference to a task: this one is kept until it is done.
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+_background: set[asyncio.Task[None]] = set()
 
 
 def start_watcher(ls: BerthServer) -> None:

@@ -16,6 +16,7 @@ from berth.engine import Progress
 from berth.errors import BadInput
 from berth.lsp.params import plain
 from berth.models import RunResult
+from berth.trust import require_consent
 
 if TYPE_CHECKING:
     from berth.lsp.app import BerthServer
@@ -38,7 +39,7 @@ COMMANDS = {
     "sandbox/agents": "berthServer.agents",
 }
 
-RUN_EXTRA = ("workspace", "agentArgs", "recreate")
+RUN_EXTRA = ("workspace", "agentArgs", "recreate", "accept")
 
 
 def _only(params: dict[str, Any], allowed: tuple[str, ...]) -> None:
@@ -50,24 +51,36 @@ def _only(params: dict[str, Any], allowed: tuple[str, ...]) -> None:
 
 async def run(server: BerthServer, params: dict[str, Any], *, recreate: bool = False) -> Any:
     workspace = server.folders.resolve(params.get("workspace"))
-    request = parse_request(params, ignore=RUN_EXTRA).over(server.folders.settings_for(workspace))
+    explicit = parse_request(params, ignore=RUN_EXTRA)
+    request = explicit.over(server.folders.settings_for(workspace))
     agent_args = parse_agent_args(params.get("agentArgs"))
     recreate = recreate or params.get("recreate") is True
-    if "recreate" in params and not isinstance(params["recreate"], bool):
+    if "recreate" in params and params["recreate"] is not None \
+            and not isinstance(params["recreate"], bool):
         raise BadInput(f"'recreate' must be true or false, got {params['recreate']!r}.",
                        field="recreate")
-    result = await start_sandbox(server, workspace, request, agent_args, recreate=recreate)
+    accepted = _string_list(params["accept"], "accept") if params.get("accept") is not None else []
+    result = await start_sandbox(server, workspace, request, agent_args, recreate=recreate,
+                                 explicit=explicit, accepted=accepted)
     return result.to_json()
 
 
 async def start_sandbox(server: BerthServer, workspace: str, request: ConfigRequest,
-                        agent_args: tuple[str, ...] = (), *, recreate: bool = False) -> RunResult:
-    """engine.run with `$/progress`, transient statuses and warnings: for requests and auto-start."""
+                        agent_args: tuple[str, ...] = (), *, recreate: bool = False,
+                        explicit: ConfigRequest | None = None,
+                        accepted: list[str] | None = None) -> RunResult:
+    """engine.run with `$/progress`, transient statuses and warnings: for requests and auto-start.
+
+    Values that only the folder's own files ask for are checked by the engine's guard, under the
+    workspace's lock, right before anything would be created (trust.py)."""
+    items = await server.in_worker(server.folders.consent_items, workspace,
+                                   explicit or ConfigRequest())
+    guard = require_consent(items, accepted or [], items[0].source if items else "")
     try:
         title = f"Berth: {'recreating' if recreate else 'starting'} sandbox"
         async with ProgressReporter(server, title, workspace) as progress:
             result = await server.in_worker(server.engine.run, workspace, request, agent_args,
-                                            recreate=recreate, progress=progress)
+                                            recreate=recreate, progress=progress, guard=guard)
     finally:
         # Also after a failure: the transient `creating` must give way to the engine's truth.
         server.status.soon(workspace)
@@ -140,7 +153,9 @@ async def exec_(server: BerthServer, params: dict[str, Any]) -> Any:
         raise BadInput("'command' must name a program to run, got an empty list.",
                        field="command")
     workspace = server.folders.resolve(params.get("workspace"))
-    result = await server.in_worker(server.engine.exec, workspace, command)
+    # Not in_worker: a few long commands would take every engine worker, and every other request
+    # (`list`, `status`, the status pushes) would wait for them.
+    result = await server.in_command_worker(server.engine.exec, workspace, command)
     return result.to_json()
 
 
@@ -216,7 +231,9 @@ def _register_one(server: BerthServer, method: str, handler: Handler) -> None:
 
 def _params(raw: Any) -> dict[str, Any]:
     params = plain(raw)
-    if params is None:
+    # JSON-RPC lets params be absent or null; Lua clients (Neovim) cannot tell an empty object from
+    # an empty list and send `{}` as `[]`.
+    if params is None or params == []:
         return {}
     if not isinstance(params, dict):
         raise BadInput(f"Parameters must be one JSON object, got {type(params).__name__}.")

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from berth.docker_client import unavailable
 from berth.errors import BerthError, EngineUnavailable
 from berth.models import Status
 
@@ -15,6 +18,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 NOTIFICATION = "sandbox/didChangeStatus"
+
+# A status that could not be read is read again after these many seconds, doubling up to the last.
+RETRY_FIRST = 0.5
+RETRY_MAX = 5.0
 
 
 class StatusPublisher:
@@ -27,6 +34,14 @@ class StatusPublisher:
         self._shown: dict[str, int] = {}
         self.engine_available = True
         self._tasks: set[asyncio.Task[None]] = set()
+        # Workspaces whose last read failed. Nothing on the engine need change for them to come
+        # right again (no event follows a slow call), so they are re-read until a read succeeds.
+        self._failed: set[str] = set()
+        self._recovery: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        # One-shot callbacks run once a workspace's status is next read from the engine (auto-start
+        # waiting for an engine that was not answering).
+        self._when_read: dict[str, Callable[[], None]] = {}
 
     def soon(self, workspace: str | None = None) -> None:
         """Refresh one workspace (or all) in the background: a request's answer need not wait for
@@ -87,28 +102,77 @@ class StatusPublisher:
         server = self._server
         folder = server.folders.get(workspace)
         request = server.folders.settings_for(workspace) if folder else None
+        failure: BerthError | None = None
         try:
             status = await server.in_worker(server.engine.status, workspace, request)
-        except EngineUnavailable as exc:
-            self.set_unavailable(exc.message)
-            return
         except BerthError as exc:
+            failure = exc
             status = Status(workspace=workspace, state="error", message=exc.message)
         if ticket < self._shown.get(workspace, 0):
-            return
+            return  # a later read is shown already
         self._shown[workspace] = ticket
+        if failure is not None:
+            # One failed read says little about the engine (a slow call, a dropped connection):
+            # only this workspace shows it, and it is read again until a read succeeds.
+            self._retry(workspace)
+        else:
+            self._failed.discard(workspace)
+        known = folder is not None or workspace in self._sent
+        if isinstance(failure, EngineUnavailable):
+            if known:
+                self._publish_unavailable(workspace, failure.message)
+            return
         if folder and folder.settings_error:
             status = Status(status.workspace, status.state, status.sandbox, status.drift,
                             folder.settings_error)
-        if status.state == "absent" and folder is None and workspace not in self._sent:
+        if status.state == "absent" and not known:
             return  # nobody was told about this workspace; its sandbox never existed for us
         self.publish(status)
+        if failure is None and workspace in self._when_read:
+            self._when_read.pop(workspace)()
 
     async def refresh_all(self) -> None:
         await asyncio.gather(*(self.refresh(w) for w in self._known()))
 
     def set_unavailable(self, message: str) -> None:
+        """No engine answers: every workspace says so, and is read again once one does."""
         for workspace in self._known():
-            previous = self._sent.get(workspace) or {}
-            self.publish({"workspace": workspace, "state": "unavailable",
-                          "sandbox": previous.get("sandbox"), "drift": [], "message": message})
+            self._supersede(workspace)
+            self._publish_unavailable(workspace, message)
+            self._retry(workspace)
+
+    def _publish_unavailable(self, workspace: str, message: str) -> None:
+        previous = self._sent.get(workspace) or {}
+        self.publish({"workspace": workspace, "state": "unavailable",
+                      "sandbox": previous.get("sandbox"), "drift": [], "message": message})
+
+    def when_read(self, workspace: str, callback: Callable[[], None]) -> None:
+        """Run `callback` once the workspace's status is next read from the engine (it replaces
+        any callback registered for it before)."""
+        self._when_read[workspace] = callback
+
+    def engine_answered(self) -> None:
+        """A request just succeeded: the engine is likely back, so failed reads are retried now
+        rather than after their back-off."""
+        if self._failed:
+            self._wake.set()
+
+    def _retry(self, workspace: str) -> None:
+        self._failed.add(workspace)
+        if self._recovery is None or self._recovery.done():
+            self._recovery = asyncio.get_running_loop().create_task(self._recover())
+
+    async def _recover(self) -> None:
+        """Re-read failed workspaces, backing off, until every one of them reads. While the engine
+        does not even answer a ping, every workspace is unavailable and none is re-read."""
+        delay = RETRY_FIRST
+        while self._failed:
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), delay)
+            delay = min(delay * 2, RETRY_MAX)
+            server = self._server
+            if not await server.in_worker(server.engine.ping):
+                self.set_unavailable(unavailable().message)
+                continue
+            await asyncio.gather(*(self.refresh(w) for w in list(self._failed)))

@@ -1,0 +1,59 @@
+// Unit tests of the client's half of the trust boundary (compiled to out/unit by `npm run compile:unit`).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const t = require('../../../out/unit/trust.js');
+
+const inspector = (table) => (key) => table[key];
+
+test("a folder's .vscode/settings.json goes to workspaceValues, the user's settings stay on top", () => {
+  const out = t.splitLayers(
+    inspector({
+      volumes: { globalValue: ['/data:/data'], workspaceFolderValue: ['/home/ada:/mnt/home'] },
+      template: { globalValue: 'mine:1' },
+      autoStart: { workspaceValue: 'always' },
+    }),
+    false,
+  );
+  assert.deepEqual(out.volumes, ['/data:/data']);
+  assert.equal(out.template, 'mine:1');
+  assert.equal(out.autoStart, null, 'a single-folder workspace value is the folder file');
+  assert.equal(out.mountDockerSocket, null);
+  assert.deepEqual(out.workspaceValues, { volumes: ['/home/ada:/mnt/home'], autoStart: 'always' });
+});
+
+test('a .code-workspace file outside every folder counts as the user’s own', () => {
+  const out = t.splitLayers(inspector({ volumes: { globalValue: ['/a:/a'], workspaceValue: ['/b:/b'] } }), true);
+  assert.deepEqual(out.volumes, ['/b:/b']);
+  assert.deepEqual(out.workspaceValues, {});
+});
+
+test('object env merges like VS Code merges it, so the user’s own entries are not re-asked', () => {
+  const out = t.splitLayers(inspector({ env: { globalValue: { A: '1' }, workspaceFolderValue: { B: '2' } } }), false);
+  assert.deepEqual(out.env, { A: '1' });
+  assert.deepEqual(out.workspaceValues.env, { A: '1', B: '2' });
+});
+
+test('consent shows each exact value and what it means, and is remembered per id', () => {
+  const items = t.consentItems({
+    kind: 'needsConsent',
+    items: [
+      { id: 'a1', field: 'volumes', value: '/home/ada:/mnt/home', note: 'your home folder, read-write' },
+      { id: 'b2', field: 'mountDockerSocket', value: true, note: 'root on this machine' },
+      { nonsense: true },
+    ],
+  });
+  assert.equal(items.length, 2);
+  assert.deepEqual(t.consentLines(items), [
+    'berth.volumes: /home/ada:/mnt/home — your home folder, read-write',
+    'berth.mountDockerSocket: true — root on this machine',
+  ]);
+  assert.match(t.consentDetail(items), /the agent in the sandbox can write/);
+  assert.match(t.consentQuestion('alpha'), /"alpha"/);
+  assert.equal(t.allAllowed(['a1', 'b2', 'zz'], items), true);
+  assert.equal(t.allAllowed(['a1'], items), false, 'a new value is a new question');
+  assert.equal(t.allAllowed(['a1'], []), false);
+  assert.deepEqual(t.consentItems(null), []);
+});

@@ -1,0 +1,153 @@
+"""The trust boundary's pure logic: which values came from the workspace, what each one means, and
+reading the folder's own settings file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from berth.config import ConfigRequest, SandboxConfig, parse_request
+from berth.errors import NeedsConsent
+from berth.trust import (
+    WorkspaceValues,
+    consent_items,
+    mount_warnings,
+    read_settings_file,
+    require_consent,
+    volume_note,
+)
+
+WS = "/home/ada/project"
+
+
+def req(**raw) -> ConfigRequest:
+    return parse_request(raw, strict=False)
+
+
+def theirs(**raw) -> WorkspaceValues:
+    env = raw.get("env") or []
+    return WorkspaceValues(req(**raw), frozenset(e for e in env if "=" not in e))
+
+
+@pytest.fixture
+def dirs(tmp_path: Path) -> tuple[str, str]:
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    return str(a), str(b)
+
+
+def test_only_values_the_user_did_not_set_themselves_are_asked(dirs):
+    a, b = dirs
+    mine = req(volumes=[f"{a}:/a"], template="mine:1", credentials="sandbox")
+    ws = theirs(volumes=[f"{a}:/a", f"{b}:/b"], template="mine:1", credentials="isolated")
+    effective = req(volumes=[f"{a}:/a", f"{b}:/b"], template="mine:1", credentials="isolated")
+    items = consent_items(WS, effective, mine, ws)
+    # Their `a` is also the user's; isolated credentials widen nothing.
+    assert [(i.field, i.value) for i in items] == [("volumes", f"{b}:/b")]
+
+
+def test_scalars_that_widen(dirs):
+    ws = theirs(template="evil:1", mountDockerSocket=True, hostCertificates=True,
+                credentials="host")
+    effective = ws.request
+    items = {i.field: i for i in consent_items(WS, effective, ConfigRequest(), ws)}
+    assert set(items) == {"template", "mountDockerSocket", "hostCertificates", "credentials"}
+    assert "root-equivalent" in items["mountDockerSocket"].note
+    assert "~/.ssh" in items["credentials"].note
+    off = theirs(mountDockerSocket=False, hostCertificates=False)
+    assert consent_items(WS, off.request, ConfigRequest(), off) == []
+
+
+def test_a_client_that_cannot_tell_counts_every_value_in_the_folders_file():
+    ws = theirs(template="evil:1")
+    assert [i.field for i in consent_items(WS, req(template="evil:1"), None, ws)] == ["template"]
+    # ...but only when it is the value in effect.
+    assert consent_items(WS, req(template="other:1"), None, ws) == []
+
+
+def test_env_items_carry_names_and_a_changed_value_is_a_new_question(monkeypatch):
+    monkeypatch.setenv("HOST_TOKEN", "t0ken")
+    one = theirs(env=["A=1", "HOST_TOKEN"])
+    items = consent_items(WS, one.request, ConfigRequest(), one)
+    assert [(i.value, i.note) for i in items] == [
+        ("A", "a value the workspace's settings set"),
+        ("HOST_TOKEN", "your own value of HOST_TOKEN, from Berth's environment")]
+    assert all("t0ken" not in str(i.to_json()) and "1" not in str(i.value) for i in items)
+    two = theirs(env=["A=2", "HOST_TOKEN"])
+    ids_two = [i.id for i in consent_items(WS, two.request, ConfigRequest(), two)]
+    assert ids_two[0] != items[0].id and ids_two[1] == items[1].id
+    # Another workspace asking the same is another question.
+    assert consent_items("/elsewhere", one.request, ConfigRequest(), one)[0].id != items[0].id
+
+
+def test_the_guard_accepts_what_the_sandbox_being_recreated_already_has(dirs):
+    a, _ = dirs
+
+    class Existing:
+        config = SandboxConfig(volumes=(f"{a}:/a",), env=("A",))
+
+    ws = theirs(volumes=[f"{a}:/a"], env=["A=1"])
+    items = consent_items(WS, ws.request, ConfigRequest(), ws)
+    guard = require_consent(items, [], "x")
+    guard(Existing(), {"A": "1"})
+    with pytest.raises(NeedsConsent) as raised:
+        guard(Existing(), {"A": "other"})  # same name, another value: ask
+    assert [i["field"] for i in raised.value.data["items"]] == ["env"]
+    with pytest.raises(NeedsConsent):
+        guard(None, {})
+    require_consent(items, [i.id for i in items], "x")(None, {})
+    assert require_consent([], [], "x") is None
+
+
+def test_what_a_mount_hands_over(tmp_path, monkeypatch):
+    home = tmp_path / "home" / "ada"
+    home.mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    sock = tmp_path / "run" / "engine.sock"
+    sock.parent.mkdir()
+    sock.touch()
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{sock}")
+    assert volume_note(f"{home}:/h") == "your home folder, read-write"
+    assert volume_note(f"{tmp_path / 'home'}:/h:ro") == "contains your home folder, read-only"
+    assert volume_note("/:/host:ro") == \
+        "the host's whole file system, with the Docker engine's socket, read-only"
+    assert volume_note(f"{sock}:/var/run/docker.sock").startswith("the Docker engine's socket")
+    assert volume_note(f"{sock.parent}:/r").startswith("contains the Docker engine's socket")
+    assert volume_note("/var/run/docker.sock:/s").startswith("the Docker engine's socket")
+    assert volume_note(f"{tmp_path}/run2:/x") == "a host folder, read-write"
+    warnings = mount_warnings(SandboxConfig(volumes=(f"{home}:/h", f"{sock}:/s", "/opt:/o")))
+    assert len(warnings) == 2 and "home folder" in warnings[0] and "socket" in warnings[1]
+
+
+def test_reading_the_folders_settings_file(tmp_path):
+    assert read_settings_file(str(tmp_path)) is None
+    vscode = tmp_path / ".vscode"
+    vscode.mkdir()
+    (vscode / "settings.json").write_text(
+        '// a comment\n{\n  "editor.tabSize": 2, /* block */\n'
+        '  "berth.template": "http://not-a-comment//x",\n'
+        '  "berth": {"volumes": ["/a:/a"]},\n  "berth.env": ["A=1",],\n}\n')
+    assert read_settings_file(str(tmp_path)) == {
+        "template": "http://not-a-comment//x", "volumes": ["/a:/a"], "env": ["A=1"]}
+    (vscode / "settings.json").write_text("{ not json")
+    assert read_settings_file(str(tmp_path)) is None
+    (vscode / "settings.json").unlink()
+    os.mkfifo(vscode / "settings.json")  # an agent's trap: reading it must not hang the server
+    assert read_settings_file(str(tmp_path)) is None
+
+
+def test_one_broken_entry_in_the_folders_settings_hides_nothing_else(tmp_path):
+    from berth.lsp.folders import Folders
+
+    folders = Folders()
+    folder = folders.add(str(tmp_path))
+    vscode = tmp_path / ".vscode"
+    vscode.mkdir()
+    (vscode / "settings.json").write_text(
+        '{"berth.volumes": ["/tmp:/mnt/tmp"], "berth.env": ["=broken"]}')
+    # A client that forwards only the volume, as plain settings.
+    folders.apply(folder, {"volumes": ["/tmp:/mnt/tmp"]})
+    items = folders.consent_items(folder.path, ConfigRequest())
+    assert [(i.field, i.value) for i in items] == [("volumes", "/tmp:/mnt/tmp")]
