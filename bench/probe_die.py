@@ -11,26 +11,29 @@ recording the exit.
 
 from __future__ import annotations
 
+from environment import BENCH_LABEL, IMAGE  # first: re-runs this script in the project's .venv if needed
+
+# isort: split
 import sys
 import threading
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import docker  # noqa: E402
-import run as bench  # noqa: E402  (re-executes in the project's venv when needed)
+import docker
+from berth.container_setup import IDLE_ENTRYPOINT
+from propagation import subscribe
 
 
 def main() -> int:
     api, other = docker.APIClient(version="auto"), docker.APIClient(version="auto")
-    cid = api.create_container(bench.IMAGE, entrypoint=bench.IDLE_ENTRYPOINT, user="0",
-                               labels={bench.BENCH_LABEL: "1"})["Id"]
+    cid = api.create_container(IMAGE, entrypoint=IDLE_ENTRYPOINT, user="0",
+                               labels={BENCH_LABEL: "1"})["Id"]
     try:
         for _ in range(5):
             for how in ("list", "inspect"):
                 api.start(cid)
                 time.sleep(0.2)
-                stream = api.events(decode=True, filters={"type": ["container"], "id": [cid]})
+                # Bounded: no `die` within propagation.READ_TIMEOUT raises instead of waiting forever.
+                stream = subscribe(api, {"type": ["container"], "id": [cid]})
                 # From another thread, as an outside `docker kill` would: the kill call itself only
                 # returns once the engine has recorded the exit.
                 threading.Thread(target=api.kill, args=(cid,)).start()

@@ -192,13 +192,3 @@ class Client:
                 await self.proc.wait()
             self._reader.cancel()
 
-
-def rss_kib(pid: int) -> tuple[int, int]:
-    """(VmRSS, VmHWM) of a process, in KiB, from /proc/PID/status."""
-    values = {}
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(("VmRSS:", "VmHWM:")):
-                name, value = line.split(":", 1)
-                values[name] = int(value.split()[0])
-    return values["VmRSS"], values["VmHWM"]

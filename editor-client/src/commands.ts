@@ -1,41 +1,33 @@
-// The handlers of the Berth commands (palette, status bar quick pick and Sandboxes view). Each one
-// resolves its folder or sandbox, asks the server and shows the result; the server does the work.
+// The Berth commands (palette, status bar quick pick and Sandboxes view), as one table: each id with
+// how it chooses what it acts on (a workspace folder, a Sandboxes view item, or nothing) and whether it
+// needs the server, which one guard checks before anything is asked. The handlers ask the server
+// (protocol.ts) and show the result; the server does the work.
 
 import * as vscode from 'vscode';
 
+import { actionsFor, sandboxActions } from './actions';
+import { agentChosenMessage, agentPickItems, currentAgent } from './agents';
 import { chooseFolder, folderForWorkspace } from './folders';
-import {
-  actionsFor,
-  Agent,
-  agentChosenMessage,
-  agentPickItems,
-  currentAgent,
-  removeAllMessage,
-  Sandbox,
-  sandboxActions,
-  sandboxPickItem,
-  Status,
-} from './presentation';
 import { ReadOnlyDocuments } from './documents';
+import type { Requests, RunResult, Sandbox } from './protocol';
 import { BerthServer } from './server';
 import { SECTION } from './settings';
 import { SandboxesView, SandboxNode } from './sandboxesView';
 import { SandboxStatusBar } from './statusBar';
 import { SandboxStatuses } from './statuses';
 import { openAgentTerminal, openShellTerminal } from './terminals';
+import { removeAllMessage, sandboxPickItem } from './views';
 import { activeFile, Folder, WorkspaceFolders } from './workspaceFolders';
 
-/** What sandbox/run and sandbox/recreate answer (protocol.md). */
-interface RunResult extends Sandbox {
-  drift: Status['drift'];
-  attach: { argv: string[] };
-  shell: { argv: string[] };
-  created: boolean;
-  warnings: string[];
+/** A registered command: whether the server must be running, and what it does with its argument. */
+interface Command {
+  needsServer: boolean;
+  run(arg: unknown): unknown;
 }
 
 export class Commands implements vscode.Disposable {
   private readonly registrations: vscode.Disposable[] = [];
+  private readonly api: Requests;
 
   constructor(
     private readonly server: BerthServer,
@@ -45,30 +37,64 @@ export class Commands implements vscode.Disposable {
     private readonly sandboxes: SandboxesView,
     private readonly documents: ReadOnlyDocuments,
   ) {
-    const reg = (id: string, fn: (...args: any[]) => unknown) =>
-      this.registrations.push(vscode.commands.registerCommand(id, fn));
-    reg('berth.runAgent', (arg?: unknown) => this.runAgent(arg));
-    reg('berth.startSandbox', (arg?: unknown) => this.startSandbox(arg));
-    reg('berth.stopSandbox', (arg?: unknown) => this.stopSandbox(arg));
-    reg('berth.recreateSandbox', (arg?: unknown) => this.recreate(arg));
-    reg('berth.removeSandbox', (arg?: unknown) => this.removeSandbox(arg));
-    reg('berth.removeAllSandboxes', () => this.removeAll());
-    reg('berth.listSandboxes', () => this.listSandboxes());
-    reg('berth.chooseAgent', (arg?: unknown) => this.chooseAgent(arg));
-    reg('berth.inspectSandbox', (arg?: unknown) => this.inspectFolder(arg));
-    reg('berth.showLogs', (arg?: unknown) => this.logsFolder(arg));
-    reg('berth.openShell', (arg?: unknown) => this.openShell(arg));
-    reg('berth.showOutput', () => this.server.output.show());
-    reg('berth.restartServer', () => this.server.restart());
-    reg('berth.refreshSandboxes', () => this.sandboxes.refresh());
-    reg('berth.statusBarActions', (arg?: unknown) => this.statusBarActions(arg));
-    reg('berth.openInterpreterSetting', () =>
-      vscode.commands.executeCommand('workbench.action.openSettings', 'berth.interpreter'),
-    );
-    reg('berth.sandboxItem.stop', (node?: SandboxNode) => node && this.stopById(node.sandbox));
-    reg('berth.sandboxItem.remove', (node?: SandboxNode) => node && this.removeById(node.sandbox));
-    reg('berth.sandboxItem.inspect', (node?: SandboxNode) => node && this.inspectById(node.sandbox));
-    reg('berth.sandboxItem.logs', (node?: SandboxNode) => node && this.logsOf(node.sandbox));
+    this.api = server.api;
+    for (const [id, command] of Object.entries(this.table())) {
+      this.registrations.push(
+        vscode.commands.registerCommand(id, async (arg?: unknown) => {
+          // The one "server not running" guard: before any question, for every command that needs it.
+          if (command.needsServer && !(await this.server.ensureRunning())) return;
+          return command.run(arg);
+        }),
+      );
+    }
+  }
+
+  /** Every command: id → how it chooses its folder or sandbox, and its handler. */
+  private table(): Record<string, Command> {
+    return {
+      // A workspace folder: from the argument (a Uri or path from the status bar, a Sandboxes view
+      // item), else the only folder, else a question named after the command.
+      'berth.runAgent': this.onFolder('Run Agent', (f) => this.runAgent(f)),
+      'berth.startSandbox': this.onFolder('Start Sandbox', (f) => this.run(f)),
+      'berth.stopSandbox': this.onFolder('Stop Sandbox', (f) => this.api.stop({ workspace: f.path })),
+      'berth.recreateSandbox': this.onFolder('Recreate Sandbox', (f) => this.run(f, true)),
+      'berth.removeSandbox': this.onFolder('Remove Sandbox', (f) => this.removeFolder(f)),
+      'berth.chooseAgent': this.onFolder('Choose Agent', (f) => this.chooseAgent(f)),
+      'berth.inspectSandbox': this.onFolder('Inspect Sandbox', (f) => this.inspectFolder(f)),
+      'berth.showLogs': this.onFolder('Show Logs', (f) => this.logsFolder(f)),
+      'berth.openShell': this.onFolder('Open Shell', (f) => this.openShell(f)),
+      // A sandbox of the engine's, whatever its folder: a Sandboxes view item (by id).
+      'berth.sandboxItem.stop': this.onSandbox((s) => this.stopSandbox(s)),
+      'berth.sandboxItem.remove': this.onSandbox((s) => this.removeSandbox(s)),
+      'berth.sandboxItem.inspect': this.onSandbox((s) => this.inspectSandbox(s)),
+      'berth.sandboxItem.logs': this.onSandbox((s) => this.logsSandbox(s)),
+      // Every sandbox of the engine: chosen inside the command.
+      'berth.removeAllSandboxes': { needsServer: true, run: () => this.removeAll() },
+      'berth.listSandboxes': { needsServer: true, run: () => this.listSandboxes() },
+      // The client's own: these work, or say why not, with the server down.
+      'berth.statusBarActions': { needsServer: false, run: (arg) => this.statusBarActions(arg) },
+      'berth.showOutput': { needsServer: false, run: () => this.server.output.show() },
+      'berth.restartServer': { needsServer: false, run: () => this.server.restart() },
+      'berth.refreshSandboxes': { needsServer: false, run: () => this.sandboxes.refresh() },
+      'berth.openInterpreterSetting': {
+        needsServer: false,
+        run: () => vscode.commands.executeCommand('workbench.action.openSettings', 'berth.interpreter'),
+      },
+    };
+  }
+
+  private onFolder(verb: string, handler: (folder: Folder) => unknown): Command {
+    return {
+      needsServer: true,
+      run: async (arg) => {
+        const folder = await this.folderFor(arg, verb);
+        if (folder) await handler(folder);
+      },
+    };
+  }
+
+  private onSandbox(handler: (sandbox: Sandbox) => unknown): Command {
+    return { needsServer: true, run: (arg) => (arg instanceof SandboxNode ? handler(arg.sandbox) : undefined) };
   }
 
   /** The folder a command acts on: from its argument, the only folder, or a question. */
@@ -95,57 +121,36 @@ export class Commands implements vscode.Disposable {
     return picked?.folder;
   }
 
-  private async run(folder: Folder, recreate = false): Promise<RunResult | undefined> {
-    return this.server.request<RunResult>(recreate ? 'sandbox/recreate' : 'sandbox/run', { workspace: folder.path });
+  private run(folder: Folder, recreate = false): Promise<RunResult | undefined> {
+    const params = { workspace: folder.path };
+    return recreate ? this.api.recreate(params) : this.api.run(params);
   }
 
-  async runAgent(arg?: unknown): Promise<void> {
-    const folder = await this.folderFor(arg, 'Run Agent');
-    if (!folder) return;
+  private async runAgent(folder: Folder): Promise<void> {
     const result = await this.run(folder);
-    if (!result) return;
-    openAgentTerminal(result.agent, folder, result.attach.argv);
+    if (result) openAgentTerminal(result.agent, folder, result.attach.argv);
   }
 
-  async startSandbox(arg?: unknown): Promise<void> {
-    const folder = await this.folderFor(arg, 'Start Sandbox');
-    if (folder) await this.run(folder);
-  }
-
-  async openShell(arg?: unknown): Promise<void> {
-    const folder = await this.folderFor(arg, 'Open Shell');
-    if (!folder) return;
+  private async openShell(folder: Folder): Promise<void> {
     const result = await this.run(folder);
     if (result) openShellTerminal(folder, result.shell.argv);
   }
 
-  async stopSandbox(arg?: unknown): Promise<void> {
-    const folder = await this.folderFor(arg, 'Stop Sandbox');
-    if (folder) await this.server.request('sandbox/stop', { workspace: folder.path });
-  }
-
-  async recreate(arg?: unknown): Promise<void> {
-    const folder = await this.folderFor(arg, 'Recreate Sandbox');
-    if (folder) await this.run(folder, true);
-  }
-
-  async removeSandbox(arg?: unknown): Promise<void> {
-    const folder = await this.folderFor(arg, 'Remove Sandbox');
-    if (!folder) return;
+  private async removeFolder(folder: Folder): Promise<void> {
     const ok = await vscode.window.showWarningMessage(
       `Remove the Berth sandbox of "${folder.name}"?`,
       { modal: true, detail: 'The container is deleted; the files of the workspace folder are kept.' },
       'Remove',
     );
     if (ok !== 'Remove') return;
-    const result = await this.server.request<{ removed: string[] }>('sandbox/remove', { workspace: folder.path });
+    const result = await this.api.remove({ workspace: folder.path });
     if (result && !result.removed.length) {
       void vscode.window.showInformationMessage(`Berth: "${folder.name}" has no sandbox to remove.`);
     }
   }
 
-  async removeAll(): Promise<void> {
-    const list = await this.server.request<Sandbox[]>('sandbox/list', {});
+  private async removeAll(): Promise<void> {
+    const list = await this.api.list();
     if (!list) return;
     if (!list.length) {
       void vscode.window.showInformationMessage('Berth: there are no sandboxes to remove.');
@@ -160,13 +165,13 @@ export class Commands implements vscode.Disposable {
       'Remove All',
     );
     if (ok !== 'Remove All') return;
-    const result = await this.server.request<{ removed: string[] }>('sandbox/remove', { all: true });
+    const result = await this.api.remove({ all: true });
     if (result) void vscode.window.showInformationMessage(`Berth: removed ${result.removed.length} sandbox(es).`);
     this.sandboxes.refresh();
   }
 
-  async listSandboxes(): Promise<void> {
-    const list = await this.server.request<Sandbox[]>('sandbox/list', {});
+  private async listSandboxes(): Promise<void> {
+    const list = await this.api.list();
     if (!list) return;
     if (!list.length) {
       void vscode.window.showInformationMessage('Berth: there are no Berth sandboxes on this Docker engine.');
@@ -185,25 +190,23 @@ export class Commands implements vscode.Disposable {
     if (!action) return;
     switch (action.id) {
       case 'run':
-        return this.runAgent(folder?.ws.uri);
+        return folder && this.runAgent(folder);
       case 'shell':
-        return this.openShell(folder?.ws.uri);
+        return folder && this.openShell(folder);
       case 'inspect':
-        return this.inspectById(sandbox);
+        return this.inspectSandbox(sandbox);
       case 'logs':
-        return this.logsOf(sandbox);
+        return this.logsSandbox(sandbox);
       case 'stop':
-        return this.stopById(sandbox);
+        return this.stopSandbox(sandbox);
       case 'remove':
-        return this.removeById(sandbox);
+        return this.removeSandbox(sandbox);
     }
   }
 
   /** Sets the folder's `berth.agent` from the agents the server knows (built-in and the user's config). */
-  async chooseAgent(arg?: unknown): Promise<void> {
-    const folder = await this.folderFor(arg, 'Choose Agent');
-    if (!folder) return;
-    const agents = await this.server.request<Agent[]>('sandbox/agents', {});
+  private async chooseAgent(folder: Folder): Promise<void> {
+    const agents = await this.api.agents();
     if (!agents) return;
     if (!agents.length) {
       void vscode.window.showInformationMessage('Berth: the server knows no agents.');
@@ -242,26 +245,8 @@ export class Commands implements vscode.Disposable {
     if (button === 'Recreate') await vscode.commands.executeCommand('berth.recreateSandbox', folder.ws.uri);
   }
 
-  async stopById(sandbox: Sandbox): Promise<void> {
-    await this.server.request('sandbox/stop', { workspace: sandbox.workspace });
-    this.sandboxes.refresh();
-  }
-
-  async removeById(sandbox: Sandbox): Promise<void> {
-    const ok = await vscode.window.showWarningMessage(
-      `Remove the Berth sandbox ${sandbox.name}?`,
-      { modal: true, detail: `Workspace: ${sandbox.workspace}\nThe container is deleted; workspace files are kept.` },
-      'Remove',
-    );
-    if (ok !== 'Remove') return;
-    await this.server.request('sandbox/remove', { ids: [sandbox.id] });
-    this.sandboxes.refresh();
-  }
-
-  async inspectFolder(arg?: unknown): Promise<void> {
-    const folder = await this.folderFor(arg, 'Inspect Sandbox');
-    if (!folder) return;
-    const result = await this.server.request<unknown[]>('sandbox/inspect', { workspace: folder.path });
+  private async inspectFolder(folder: Folder): Promise<void> {
+    const result = await this.api.inspect({ workspace: folder.path });
     if (!result) return;
     if (!result.length) {
       void vscode.window.showInformationMessage(`Berth: "${folder.name}" has no sandbox.`);
@@ -270,24 +255,41 @@ export class Commands implements vscode.Disposable {
     await this.documents.showInspect(folder.name, result.length === 1 ? result[0] : result);
   }
 
-  async inspectById(sandbox: Sandbox): Promise<void> {
-    const result = await this.server.request<unknown[]>('sandbox/inspect', { ids: [sandbox.id] });
-    if (result) await this.documents.showInspect(sandbox.name, result[0] ?? result);
-  }
-
-  async logsFolder(arg?: unknown): Promise<void> {
-    const folder = await this.folderFor(arg, 'Show Logs');
-    if (!folder) return;
-    const result = await this.server.request<{ text: string }>('sandbox/logs', { workspace: folder.path, tail: 2000 });
+  private async logsFolder(folder: Folder): Promise<void> {
+    const result = await this.api.logs({ workspace: folder.path, tail: 2000 });
     if (result) await this.documents.showLogs(folder.name, result.text);
   }
 
-  async logsOf(sandbox: Sandbox): Promise<void> {
-    const result = await this.server.request<{ text: string }>('sandbox/logs', { workspace: sandbox.workspace, tail: 2000 });
+  // A sandbox of the engine's is named by its id: its workspace may have another sandbox by now, or
+  // be no folder at all any more.
+
+  private async stopSandbox(sandbox: Sandbox): Promise<void> {
+    await this.api.stop({ ids: [sandbox.id] });
+    this.sandboxes.refresh();
+  }
+
+  private async removeSandbox(sandbox: Sandbox): Promise<void> {
+    const ok = await vscode.window.showWarningMessage(
+      `Remove the Berth sandbox ${sandbox.name}?`,
+      { modal: true, detail: `Workspace: ${sandbox.workspace}\nThe container is deleted; workspace files are kept.` },
+      'Remove',
+    );
+    if (ok !== 'Remove') return;
+    await this.api.remove({ ids: [sandbox.id] });
+    this.sandboxes.refresh();
+  }
+
+  private async inspectSandbox(sandbox: Sandbox): Promise<void> {
+    const result = await this.api.inspect({ ids: [sandbox.id] });
+    if (result) await this.documents.showInspect(sandbox.name, result[0] ?? result);
+  }
+
+  private async logsSandbox(sandbox: Sandbox): Promise<void> {
+    const result = await this.api.logs({ ids: [sandbox.id], tail: 2000 });
     if (result) await this.documents.showLogs(sandbox.name, result.text);
   }
 
-  async statusBarActions(arg?: unknown): Promise<void> {
+  private async statusBarActions(arg: unknown): Promise<void> {
     const folder = arg instanceof vscode.Uri ? this.folders.byUri(arg) : this.statusBar.folder();
     const status = this.statuses.of(folder);
     const actions = actionsFor(status, this.server.phase);

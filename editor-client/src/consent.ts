@@ -5,7 +5,8 @@
 import * as vscode from 'vscode';
 
 import { folderForWorkspace } from './folders';
-import { allAllowed, ConsentItem, consentDetail, consentQuestion } from './trust';
+import type { ConsentItem } from './protocol';
+import { allAllowed, consentDetail, consentQuestion } from './trust';
 import { WorkspaceFolders } from './workspaceFolders';
 
 const KEY = 'berth.allowed.';

@@ -4,7 +4,8 @@
 import * as vscode from 'vscode';
 
 import { folderForWorkspace } from './folders';
-import { driftKey, driftMessage, Status } from './presentation';
+import type { Status } from './protocol';
+import { driftKey, driftMessage } from './views';
 import { WorkspaceFolders } from './workspaceFolders';
 
 export class RecreateOffers {

@@ -28,7 +28,7 @@ export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
   const sandboxes = new SandboxesView(berth, statuses);
   const documents = new ReadOnlyDocuments();
   const commands = new Commands(berth, folders, statuses, statusBar, sandboxes, documents);
-  const drift = new RecreateOffers(folders, (uri) => commands.recreate(uri));
+  const drift = new RecreateOffers(folders, (uri) => vscode.commands.executeCommand('berth.recreateSandbox', uri));
 
   ctx.subscriptions.push(
     berth,

@@ -55,7 +55,7 @@ export function statusBarFolder<T extends FolderRef>(
 
 export type FolderChoice<T> =
   | { kind: 'use'; folder: T }
-  | { kind: 'ask'; folders: T[]; preselect?: T }
+  | { kind: 'ask'; folders: T[] }
   | { kind: 'none' };
 
 /**
@@ -76,5 +76,5 @@ export function chooseFolder<T extends FolderRef>(
   if (folders.length === 1) return { kind: 'use', folder: folders[0] };
   const active = folderOf(folders, activeFile);
   const ordered = active ? [active, ...folders.filter((f) => f !== active)] : [...folders];
-  return { kind: 'ask', folders: ordered, preselect: active };
+  return { kind: 'ask', folders: ordered };
 }

@@ -3,9 +3,10 @@
 
 import * as vscode from 'vscode';
 
-import { localTime, Sandbox, sandboxTreeItem, Status } from './presentation';
+import type { Sandbox, Status } from './protocol';
 import { BerthServer } from './server';
 import { SandboxStatuses } from './statuses';
+import { localTime, sandboxTreeItem } from './views';
 
 export class SandboxNode extends vscode.TreeItem {
   constructor(
@@ -55,7 +56,7 @@ export class SandboxesView implements vscode.TreeDataProvider<SandboxNode>, vsco
     const { sandboxes, error } = await this.server.listForView();
     this.view.message = error;
     this.view.badge = sandboxes.length
-      ? { value: sandboxes.filter((s) => s.status === 'running').length, tooltip: 'Running Berth sandboxes' }
+      ? { value: sandboxes.filter((s) => s.state === 'running').length, tooltip: 'Running Berth sandboxes' }
       : undefined;
     return sandboxes
       .sort((a, b) => a.workspace.localeCompare(b.workspace))

@@ -1,6 +1,7 @@
 // The berth-server process behind the extension: starts it with the Python interpreter.ts finds,
-// restarts it on request, and owns the Berth output channel (the server's stderr, and the protocol
-// trace that vscode-languageclient writes there when berth.trace.server asks for it).
+// restarts it on request, sends the requests of protocol.ts (`api`), and owns the Berth output channel
+// (the server's stderr, and the protocol trace that vscode-languageclient writes there when
+// berth.trace.server asks for it).
 
 import * as fs from 'fs';
 import * as path from 'path';
@@ -15,10 +16,11 @@ import {
 } from 'vscode-languageclient/node';
 
 import { findPython } from './interpreter';
-import { ClientPhase, Sandbox, Status } from './presentation';
+import { ConsentItem, DID_CHANGE_STATUS, ErrorCode, Method, requests, Requests, Sandbox, Status } from './protocol';
 import { SECTION, sandboxSettings } from './settings';
+import { ClientPhase } from './states';
 import { SandboxStatuses } from './statuses';
-import { ConsentItem, consentItems } from './trust';
+import { consentItems } from './trust';
 
 export interface ServerHooks {
   /** The folder whose Python-extension interpreter to try. */
@@ -26,9 +28,6 @@ export interface ServerHooks {
   /** Asks the user about values a workspace's own settings ask for; the ids allowed, if any. */
   consent(workspace: string, items: ConsentItem[]): Promise<string[] | undefined>;
 }
-
-/** protocol.md: the workspace's own settings ask for values the user has not allowed. */
-const NEEDS_CONSENT = -32006;
 
 export class BerthServer implements vscode.Disposable {
   readonly output = vscode.window.createOutputChannel('Berth');
@@ -44,6 +43,8 @@ export class BerthServer implements vscode.Disposable {
   private readonly statusEmitter = new vscode.EventEmitter<Status>();
   /** Fires after `statuses` holds the new status. */
   readonly onDidReceiveStatus = this.statusEmitter.event;
+  /** The server's requests; a failure is shown to the user and answers undefined. */
+  readonly api: Requests = requests((method, params) => this.send(method, params));
 
   constructor(
     private readonly extensionPath: string,
@@ -105,7 +106,7 @@ export class BerthServer implements vscode.Disposable {
     };
     const client = new LanguageClient('berth', 'Berth', serverOptions, clientOptions);
     this.client = client;
-    client.onNotification('sandbox/didChangeStatus', (s: Status) => this.onStatus(s));
+    client.onNotification(DID_CHANGE_STATUS, (s: Status) => this.onStatus(s));
     client.onDidChangeState((e) => {
       // A client that stops while still current has died; one replaced by stop() was stopped on purpose.
       if (e.newState === ClientState.Running) this.current = 'running';
@@ -171,25 +172,44 @@ export class BerthServer implements vscode.Disposable {
       .then((b) => b && vscode.commands.executeCommand('berth.restartServer'));
   }
 
-  /** Sends a request for a command; failures are shown to the user and come back as undefined. */
-  async request<T>(method: string, params: object): Promise<T | undefined> {
+  /** The client to send through once any start under way has ended, or undefined when the server is not running. */
+  private async ready(): Promise<LanguageClient | undefined> {
     if (this.starting) await this.starting;
-    const client = this.client;
-    if (!client || this.current === 'failed' || this.current === 'stopped') {
-      const b = await vscode.window.showErrorMessage(
-        'Berth: the Berth server is not running.',
-        'Restart Server',
-        'Show Output',
-      );
-      if (b === 'Restart Server') void vscode.commands.executeCommand('berth.restartServer');
-      if (b === 'Show Output') this.output.show();
+    return this.current === 'failed' || this.current === 'stopped' ? undefined : this.client;
+  }
+
+  /**
+   * The "server not running" guard of every command that needs the server: true when requests can be
+   * sent, else the user is told (with Restart Server and Show Output) and the answer is false.
+   */
+  async ensureRunning(): Promise<boolean> {
+    if (await this.ready()) return true;
+    this.showNotRunning();
+    return false;
+  }
+
+  private showNotRunning(): void {
+    void vscode.window
+      .showErrorMessage('Berth: the Berth server is not running.', 'Restart Server', 'Show Output')
+      .then((b) => {
+        if (b === 'Restart Server') void vscode.commands.executeCommand('berth.restartServer');
+        if (b === 'Show Output') this.output.show();
+      });
+  }
+
+  /** The transport of `api`: a failure is shown to the user and answers undefined. */
+  private async send<T>(method: Method, params: object): Promise<T | undefined> {
+    const client = await this.ready();
+    if (!client) {
+      // The server went away after the command's guard (ensureRunning) let it through.
+      this.showNotRunning();
       return undefined;
     }
     try {
       return (await client.sendRequest(method, params)) as T;
     } catch (err) {
       const workspace = (params as { workspace?: unknown }).workspace;
-      if (err instanceof ResponseError && err.code === NEEDS_CONSENT && typeof workspace === 'string') {
+      if (err instanceof ResponseError && err.code === ErrorCode.needsConsent && typeof workspace === 'string') {
         return this.retryWithConsent<T>(client, method, params, workspace, err);
       }
       this.showError(err);
@@ -200,7 +220,7 @@ export class BerthServer implements vscode.Disposable {
   /** Shows the user the exact values; sends the request again only if they allow them. */
   private async retryWithConsent<T>(
     client: LanguageClient,
-    method: string,
+    method: Method,
     params: object,
     workspace: string,
     err: ResponseError<unknown>,
@@ -221,11 +241,11 @@ export class BerthServer implements vscode.Disposable {
 
   /** sandbox/list for the Sandboxes view, which shows a failure in place instead of a notification. */
   async listForView(): Promise<{ sandboxes: Sandbox[]; error?: string }> {
-    if (this.starting) await this.starting;
-    const client = this.client;
-    if (!client || this.current !== 'running') return { sandboxes: [], error: 'The Berth server is not running.' };
+    const client = await this.ready();
+    if (!client) return { sandboxes: [], error: 'The Berth server is not running.' };
     try {
-      return { sandboxes: (await client.sendRequest('sandbox/list', {})) as Sandbox[] };
+      const sandboxes = await requests((method, params) => client.sendRequest(method, params)).list();
+      return { sandboxes: sandboxes ?? [] };
     } catch (err) {
       return { sandboxes: [], error: errorText(err) };
     }
@@ -234,7 +254,8 @@ export class BerthServer implements vscode.Disposable {
   private showError(err: unknown): void {
     if (err instanceof ResponseError) {
       // For these codes (protocol.md) the details are only in the server's log.
-      const buttons = err.code === -32002 || err.code === -32005 || err.code === -32603 ? ['Show Output'] : [];
+      const logged: number[] = [ErrorCode.engineUnavailable, ErrorCode.engineError, ErrorCode.internal];
+      const buttons = logged.includes(err.code) ? ['Show Output'] : [];
       void vscode.window.showErrorMessage(err.message, ...buttons).then((b) => b && this.output.show());
       return;
     }

@@ -1,10 +1,10 @@
 // The status bar item: the state of one folder's sandbox (the active editor's folder), or why the
-// server is not running. Its text, tooltip and colour come from presentation.ts.
+// server is not running. Its text, tooltip and colour come from views.ts.
 
 import * as vscode from 'vscode';
 
 import { statusBarFolder } from './folders';
-import { localTime, statusBarView } from './presentation';
+import { localTime, statusBarView } from './views';
 import { BerthServer } from './server';
 import { SandboxStatuses } from './statuses';
 import { activeFile, Folder, WorkspaceFolders } from './workspaceFolders';

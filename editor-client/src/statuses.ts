@@ -2,7 +2,7 @@
 // bar, the Sandboxes view and the folder question show without asking the server again.
 
 import { FolderRef } from './folders';
-import { Status } from './presentation';
+import type { Status } from './protocol';
 
 export class SandboxStatuses {
   private readonly byWorkspace = new Map<string, Status>();

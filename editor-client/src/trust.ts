@@ -4,6 +4,8 @@
 // (`workspaceValues`, protocol.md "The trust boundary") and asks before they widen a sandbox.
 // Pure: no `vscode` import, so node's test runner can load it.
 
+import type { ConsentItem } from './protocol';
+
 export const SANDBOX_KEYS = [
   'agent',
   'template',
@@ -50,14 +52,7 @@ export function splitLayers(
   return out;
 }
 
-/** One value the workspace's settings ask for (the server's `needsConsent` error, protocol.md). */
-export interface ConsentItem {
-  id: string;
-  field: string;
-  value: unknown;
-  note: string;
-}
-
+/** The items of a `needsConsent` error's data (protocol.md); malformed ones are left out. */
 export function consentItems(data: unknown): ConsentItem[] {
   const items = isObject(data) && Array.isArray(data.items) ? data.items : [];
   return items.filter((i): i is ConsentItem => isObject(i) && typeof i.id === 'string' && typeof i.field === 'string');

@@ -22,7 +22,7 @@ from berth.config import (
 )
 from berth.engine import Engine
 from berth.errors import BerthError, NotFound
-from berth.models import Sandbox
+from berth.selection import IDS, WORKSPACE, Selection
 from berth.workspace import resolve_workspace
 
 
@@ -70,17 +70,23 @@ def build_parser() -> argparse.ArgumentParser:
     ls = sub.add_parser("ls", help="list sandboxes")
     ls.add_argument("-q", "--quiet", action="store_true", help="print only sandbox ids")
 
-    inspect = sub.add_parser("inspect", help="show sandboxes' details as a JSON array")
-    inspect.add_argument("ids", nargs="*", metavar="ID", help="sandbox ids or names")
-    inspect.add_argument("-w", "--workspace", help="the sandbox of this workspace")
+    inspect = sub.add_parser("inspect", help="show sandboxes' details as a JSON array",
+                             usage="berth inspect (ID... | -w DIR)")
+    inspect.add_argument("ids", nargs="*", metavar="ID",
+                         help="sandbox ids, unique id prefixes or names")
+    inspect.add_argument("-w", "--workspace", help="instead: the sandbox of this workspace")
 
-    rm = sub.add_parser("rm", help="remove sandboxes (never the workspace or credentials)")
-    rm.add_argument("ids", nargs="*", metavar="ID", help="sandbox ids or names")
-    rm.add_argument("-w", "--workspace", help="the sandbox of this workspace")
+    rm = sub.add_parser("rm", help="remove sandboxes (never the workspace or credentials)",
+                        usage="berth rm (ID... | -w DIR)")
+    rm.add_argument("ids", nargs="*", metavar="ID", help="sandbox ids, unique id prefixes or names")
+    rm.add_argument("-w", "--workspace", help="instead: the sandbox of this workspace")
 
-    stop = sub.add_parser("stop", help="stop sandboxes")
-    stop.add_argument("ids", nargs="*", metavar="ID", help="sandbox ids or names (default: .)")
-    stop.add_argument("-w", "--workspace", help="the sandbox of this workspace")
+    stop = sub.add_parser("stop", help="stop sandboxes: those named, else this folder's",
+                          usage="berth stop [ID... | -w DIR]")
+    stop.add_argument("ids", nargs="*", metavar="ID",
+                      help="sandbox ids, unique id prefixes or names: exactly these are stopped "
+                           "(default: the sandbox of the current folder)")
+    stop.add_argument("-w", "--workspace", help="instead: the sandbox of this workspace")
 
     ex = sub.add_parser("exec", help="run a command in the workspace's sandbox",
                         usage="berth exec [-w DIR] COMMAND [ARG...]")
@@ -134,7 +140,9 @@ def cmd_run(args: argparse.Namespace, engine: Engine) -> int:
             print(message, file=sys.stderr)
         last["phase"] = phase
 
-    result = engine.run(workspace, request, agent_args, recreate=args.recreate, progress=progress)
+    # Without a terminal (a pipe, a script) docker refuses `exec -t`: the argv says `-i` only.
+    result = engine.run(workspace, request, agent_args, recreate=args.recreate, progress=progress,
+                        tty=sys.stdin.isatty())
     for warning in result.warnings:
         print(f"berth: warning: {warning}", file=sys.stderr)
     if result.drift:
@@ -146,9 +154,7 @@ def cmd_run(args: argparse.Namespace, engine: Engine) -> int:
         print(result.sandbox.id if args.quiet else
               f"Sandbox {result.sandbox.id} ({result.sandbox.name}) is running for {workspace}")
         return 0
-    argv = list(result.attach)
-    if not sys.stdin.isatty():
-        argv[argv.index("-it")] = "-i"  # docker refuses -t without a terminal
+    argv = result.attach
     if shutil.which(argv[0]) is None:
         raise NotFound(f"The docker CLI is not on PATH; the sandbox {result.sandbox.id} is running, "
                        "attach with: " + " ".join(argv))
@@ -171,40 +177,30 @@ def cmd_ls(args: argparse.Namespace, engine: Engine) -> int:
     return 0
 
 
-def _targets(args: argparse.Namespace, engine: Engine, default_to_cwd: bool) -> list[Sandbox]:
-    if args.ids:
-        return engine.resolve_refs(args.ids)
-    if args.workspace or default_to_cwd:
-        return [engine.require(_workspace(args.workspace))]
-    return []
+def _selection(args: argparse.Namespace, *, here_by_default: bool) -> Selection:
+    """The sandboxes a command names: its IDs, or -w DIR's (else, if `here_by_default`, the current
+    folder's)."""
+    ids = getattr(args, "ids", None) or None
+    return Selection.of(workspace=os.path.abspath(args.workspace) if args.workspace else None,
+                        ids=ids, forms=(IDS, WORKSPACE),
+                        default=os.getcwd if here_by_default else None)
 
 
 def cmd_inspect(args: argparse.Namespace, engine: Engine) -> int:
-    targets = _targets(args, engine, default_to_cwd=False)
-    if not targets and not args.ids:
-        print("berth: error: inspect needs at least one sandbox ID or name (or -w DIR)",
-              file=sys.stderr)
-        return 2
+    targets = engine.inspect(_selection(args, here_by_default=False))
     print(json.dumps([s.to_json_detailed() for s in targets], indent=2, ensure_ascii=False))
     return 0
 
 
 def cmd_rm(args: argparse.Namespace, engine: Engine) -> int:
-    if args.workspace:
-        removed = engine.remove(workspace=_workspace(args.workspace))
-    elif args.ids:
-        removed = engine.remove(ids=args.ids)
-    else:
-        print("berth: error: rm needs at least one sandbox ID or name (or -w DIR)", file=sys.stderr)
-        return 2
-    for sandbox_id in removed:
+    for sandbox_id in engine.remove(_selection(args, here_by_default=False)):
         print(sandbox_id)
     return 0
 
 
 def cmd_stop(args: argparse.Namespace, engine: Engine) -> int:
-    for sandbox in _targets(args, engine, default_to_cwd=True):
-        print(engine.stop(sandbox.workspace).id)
+    for sandbox in engine.stop_selected(_selection(args, here_by_default=True)):
+        print(sandbox.id)
     return 0
 
 
@@ -213,14 +209,14 @@ def cmd_exec(args: argparse.Namespace, engine: Engine) -> int:
     if not argv:
         print("berth: error: exec needs a command to run", file=sys.stderr)
         return 2
-    result = engine.exec(_workspace(args.workspace), argv)
+    result = engine.exec(_selection(args, here_by_default=True), argv)
     sys.stdout.write(result.stdout)
     sys.stderr.write(result.stderr)
     return result.exit_code
 
 
 def cmd_logs(args: argparse.Namespace, engine: Engine) -> int:
-    sys.stdout.write(engine.logs(_workspace(args.workspace), args.tail))
+    sys.stdout.write(engine.logs(_selection(args, here_by_default=True), args.tail))
     return 0
 
 

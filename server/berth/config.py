@@ -10,16 +10,15 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from dataclasses import fields as dataclass_fields
 from typing import Any
 
 from berth.agents import DEFAULT_AGENT, get_agent
 from berth.errors import BadInput
 
 CREDENTIAL_MODES = ("sandbox", "isolated", "host", "none")
-CONFIG_FIELDS = ("agent", "template", "env", "volumes", "mountDockerSocket", "credentials",
-                 "hostCertificates", "name")
 # Docker's own rule for container names.
 _NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$")
 _ENV_KEY_RE = re.compile(r"^[^=\s\x00]+$")
@@ -28,153 +27,7 @@ _IMAGE_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._/:@+-]{0,254}$")
 _VOLUME_MODES = {"ro": "ro", "readonly": "ro", "rw": "rw"}
 
 
-@dataclass(frozen=True)
-class SandboxConfig:
-    """A sandbox's complete configuration, as recorded on its container at creation.
-
-    `env` holds `KEY=VALUE` entries when the values are known (a request, or a recorded configuration
-    completed from the container's own environment), and bare `KEY` names when read from labels:
-    values may be secrets, so labels, statuses and messages only ever carry the names.
-    """
-
-    agent: str = DEFAULT_AGENT
-    template: str = ""
-    env: tuple[str, ...] = ()
-    volumes: tuple[str, ...] = ()
-    mount_docker_socket: bool = False
-    credentials: str = "sandbox"
-    host_certificates: bool = False
-    name: str | None = None
-
-    @property
-    def keeps_login(self) -> bool:
-        """Whether the agent's login is kept in a credentials volume (shared or the workspace's)."""
-        return self.credentials in ("sandbox", "isolated")
-
-    @property
-    def env_names(self) -> list[str]:
-        return [item.split("=", 1)[0] for item in self.env]
-
-    def to_json(self) -> dict[str, Any]:
-        """The recorded form (labels, inspect): environment names only, never values."""
-        return {
-            "agent": self.agent,
-            "template": self.template,
-            "env": self.env_names,
-            "volumes": list(self.volumes),
-            "mountDockerSocket": self.mount_docker_socket,
-            "credentials": self.credentials,
-            "hostCertificates": self.host_certificates,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any], name: str | None = None) -> SandboxConfig:
-        return cls(
-            agent=str(data.get("agent", DEFAULT_AGENT)),
-            # Berth 0.1 recorded values too: they are dropped on reading, never shown again.
-            template=str(data.get("template", "")),
-            env=tuple(str(item).split("=", 1)[0] for item in data.get("env", ())),
-            volumes=tuple(data.get("volumes", ())),
-            mount_docker_socket=bool(data.get("mountDockerSocket", False)),
-            credentials=str(data.get("credentials", "sandbox")),
-            host_certificates=bool(data.get("hostCertificates", False)),
-            name=name,
-        )
-
-    def with_env_values(self, container_env: Mapping[str, str]) -> SandboxConfig:
-        """This recorded configuration with its variables' values, read from the container."""
-        return replace(self, env=tuple(f"{k}={container_env[k]}" for k in self.env_names
-                                       if k in container_env))
-
-
-@dataclass(frozen=True)
-class ConfigRequest:
-    """The configuration fields a caller explicitly asked for, validated, keyed by protocol name."""
-
-    fields: Mapping[str, Any] = field(default_factory=dict)
-
-    def over(self, base: ConfigRequest) -> ConfigRequest:
-        """This request layered over `base`: fields given here win."""
-        return ConfigRequest({**base.fields, **self.fields})
-
-    def resolve(self, recorded: SandboxConfig | None = None) -> SandboxConfig:
-        """The full configuration: requested fields over `recorded` (or the defaults)."""
-        f = self.fields
-        agent = f.get("agent", recorded.agent if recorded else DEFAULT_AGENT)
-        if "template" in f:
-            template = f["template"]
-        elif recorded and recorded.agent == agent:
-            template = recorded.template
-        else:
-            template = get_agent(agent).default_template
-        base = recorded or SandboxConfig()
-        return replace(
-            base,
-            agent=agent,
-            template=template,
-            env=f.get("env", base.env),
-            volumes=f.get("volumes", base.volumes),
-            mount_docker_socket=f.get("mountDockerSocket", base.mount_docker_socket),
-            credentials=f.get("credentials", base.credentials),
-            host_certificates=f.get("hostCertificates", base.host_certificates),
-            name=f.get("name", base.name),
-        )
-
-    def drift(self, recorded: SandboxConfig,
-              container_env: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
-        """Each explicitly requested field whose value differs from the recorded one.
-
-        Environment values are compared with `container_env` (the container's own environment: the
-        only place they are kept) and reported by name only, under `changed`.
-        """
-        out = []
-        rec = recorded.to_json() | {"name": recorded.name}
-        for key in CONFIG_FIELDS:
-            if key not in self.fields:
-                continue
-            want, have = self.fields[key], rec[key]
-            if key == "env":
-                out += _env_drift(_env_map(want), have, container_env or {})
-                continue
-            same = sorted(want) == sorted(have) if key == "volumes" else want == have
-            if not same:
-                out.append({"field": key, "recorded": _jsonable(have), "requested": _jsonable(want)})
-        return out
-
-
-def _env_drift(want: dict[str, str], recorded: list[str],
-               container_env: Mapping[str, str]) -> list[dict[str, Any]]:
-    changed = sorted(k for k in want if k in recorded and container_env.get(k) != want[k])
-    if set(want) == set(recorded) and not changed:
-        return []
-    return [{"field": "env", "recorded": sorted(recorded), "requested": sorted(want),
-             "changed": changed}]
-
-
-def _jsonable(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value
-
-
-def _env_map(items: Any) -> dict[str, str]:
-    return dict(item.split("=", 1) for item in items)
-
-
-def env_map(entries: Any) -> dict[str, str]:
-    """`KEY=VALUE` entries (a container's `Config.Env`) as a mapping; malformed ones are skipped."""
-    return dict(e.split("=", 1) for e in entries or () if isinstance(e, str) and "=" in e)
-
-
-def describe_drift(item: Mapping[str, Any]) -> str:
-    """One drift entry for a person: environment variables by name, never by value."""
-    if item["field"] == "env":
-        rec, req = set(item["recorded"]), set(item["requested"])
-        parts = [f"{k} (value changed)" for k in item.get("changed", [])]
-        parts += [f"{k} (added)" for k in sorted(req - rec)]
-        parts += [f"{k} (removed)" for k in sorted(rec - req)]
-        return "env: " + ", ".join(parts)
-    return (f"{item['field']}: recorded {json.dumps(item['recorded'])}, "
-            f"requested {json.dumps(item['requested'])}")
-
+# -- validating given values ---------------------------------------------------------------------
 
 _HOST_VAR_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # A name shown in an error about a variable that is not set: conventional names only, since a bare
@@ -265,7 +118,7 @@ def merge_env(*layers: tuple[str, ...]) -> tuple[str, ...]:
     """Environment entries of several sources; a later source's value of a key wins."""
     merged: dict[str, str] = {}
     for layer in layers:
-        merged.update(_env_map(layer))
+        merged.update(env_map(layer))
     return tuple(f"{k}={v}" for k, v in merged.items())
 
 
@@ -322,40 +175,191 @@ def parse_volumes(items: Any) -> tuple[str, ...]:
     return out
 
 
-def _parse_bool(value: Any, name: str) -> bool:
+def _parse_bool(value: Any, key: str) -> bool:
     if not isinstance(value, bool):
-        raise BadInput(f"'{name}' must be true or false, got {value!r}.", field=name)
+        raise BadInput(f"'{key}' must be true or false, got {value!r}.", field=key)
     return value
 
 
-def _parse_str(value: Any, name: str, pattern: re.Pattern[str], what: str) -> str:
-    if not isinstance(value, str) or not pattern.match(value):
-        raise BadInput(f"'{name}' {_short(value)!r} is not a valid {what}.", field=name,
-                       value=value if isinstance(value, str) else None)
-    return value
+def _matching(pattern: re.Pattern[str], what: str) -> Callable[[Any, str], str]:
+    def parse(value: Any, key: str) -> str:
+        if not isinstance(value, str) or not pattern.match(value):
+            raise BadInput(f"'{key}' {_short(value)!r} is not a valid {what}.", field=key,
+                           value=value if isinstance(value, str) else None)
+        return value
+    return parse
 
 
-def _parse_credentials(value: Any) -> str:
+def _parse_credentials(value: Any, key: str) -> str:
     if value not in CREDENTIAL_MODES:
         raise BadInput(f"Unknown credentials mode {_short(value)!r}; expected one of: "
-                       f"{', '.join(CREDENTIAL_MODES)}.", field="credentials")
+                       f"{', '.join(CREDENTIAL_MODES)}.", field=key)
     return str(value)
 
 
-def _parse_agent(value: Any) -> str:
+def _parse_agent(value: Any, key: str) -> str:
     return get_agent(value).name
 
 
-_PARSERS = {
-    "agent": _parse_agent,
-    "template": lambda v: _parse_str(v, "template", _IMAGE_RE, "image reference"),
-    "env": parse_env,
-    "volumes": parse_volumes,
-    "mountDockerSocket": lambda v: _parse_bool(v, "mountDockerSocket"),
-    "credentials": _parse_credentials,
-    "hostCertificates": lambda v: _parse_bool(v, "hostCertificates"),
-    "name": lambda v: _parse_str(v, "name", _NAME_RE, "container name"),
-}
+def _parse_volumes(value: Any, key: str) -> tuple[str, ...]:
+    return parse_volumes(value)
+
+
+# -- the configuration fields ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Field:
+    """One configuration field: its protocol name (settings, params, labels, drift), its SandboxConfig
+    attribute, how a given value is validated, its default, and where it goes."""
+
+    key: str
+    attr: str
+    parse: Callable[[Any, str], Any]  # (value, key) -> the validated value; BadInput otherwise
+    default: Any
+    recorded: bool  # in the recorded configuration (label, inspect); `name` is the container's own
+    user_default: bool  # settable in the user's config file, under [defaults]
+    blank_is_unset: bool  # "" means "not set", as editors send an empty string setting
+
+
+def _field(key: str, parse: Callable[[Any, str], Any], default: Any, *, recorded: bool = True,
+           user_default: bool = False, blank_is_unset: bool = False) -> Any:
+    """A row of the field table: a SandboxConfig attribute, with the rest as its metadata."""
+    return field(default=default, metadata={"berth": {
+        "key": key, "parse": parse, "recorded": recorded, "user_default": user_default,
+        "blank_is_unset": blank_is_unset}})
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    """A sandbox's complete configuration, as recorded on its container at creation. Its attributes
+    are the field table: each says its protocol name, parser and default (`_field`), and FIELDS
+    (below) drives parsing, layering, the recorded form and drift from them.
+
+    `env` holds `KEY=VALUE` entries when the values are known (a request, or a recorded configuration
+    completed from the container's own environment), and bare `KEY` names when read from labels:
+    values may be secrets, so labels, statuses and messages only ever carry the names.
+    """
+
+    agent: str = _field("agent", _parse_agent, DEFAULT_AGENT, user_default=True)
+    template: str = _field("template", _matching(_IMAGE_RE, "image reference"), "",
+                           user_default=True, blank_is_unset=True)
+    env: tuple[str, ...] = _field("env", parse_env, ())
+    volumes: tuple[str, ...] = _field("volumes", _parse_volumes, ())
+    mount_docker_socket: bool = _field("mountDockerSocket", _parse_bool, False)
+    credentials: str = _field("credentials", _parse_credentials, "sandbox", user_default=True)
+    host_certificates: bool = _field("hostCertificates", _parse_bool, False, user_default=True)
+    name: str | None = _field("name", _matching(_NAME_RE, "container name"), None, recorded=False,
+                              blank_is_unset=True)
+
+    @property
+    def keeps_login(self) -> bool:
+        """Whether the agent's login is kept in a credentials volume (shared or the workspace's)."""
+        return self.credentials in ("sandbox", "isolated")
+
+    @property
+    def env_names(self) -> list[str]:
+        return [item.split("=", 1)[0] for item in self.env]
+
+    def to_json(self) -> dict[str, Any]:
+        """The recorded form (labels, inspect): environment names only, never values."""
+        return {f.key: _recorded_form(f, getattr(self, f.attr)) for f in FIELDS if f.recorded}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], name: str | None = None) -> SandboxConfig:
+        # Berth 0.1 recorded env values too: they are dropped on reading, never shown again.
+        return cls(**{f.attr: _from_recorded(f, data.get(f.key, f.default))
+                      for f in FIELDS if f.recorded}, name=name)
+
+    def with_env_values(self, container_env: Mapping[str, str]) -> SandboxConfig:
+        """This recorded configuration with its variables' values, read from the container."""
+        return replace(self, env=tuple(f"{k}={container_env[k]}" for k in self.env_names
+                                       if k in container_env))
+
+
+FIELDS: tuple[Field, ...] = tuple(Field(attr=f.name, default=f.default, **f.metadata["berth"])
+                                  for f in dataclass_fields(SandboxConfig))
+_BY_KEY = {f.key: f for f in FIELDS}
+
+
+def _recorded_form(f: Field, value: Any) -> Any:
+    """A value as recorded and compared: plain JSON, environment entries by name only."""
+    if f.attr == "env":
+        return [item.split("=", 1)[0] for item in value]
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _from_recorded(f: Field, value: Any) -> Any:
+    if f.attr == "env":
+        return tuple(str(item).split("=", 1)[0] for item in value)
+    return type(f.default)(value)
+
+
+@dataclass(frozen=True)
+class ConfigRequest:
+    """The configuration fields a caller explicitly asked for, validated, keyed by protocol name."""
+
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+    def over(self, base: ConfigRequest) -> ConfigRequest:
+        """This request layered over `base`: fields given here win."""
+        return ConfigRequest({**base.fields, **self.fields})
+
+    def resolve(self, recorded: SandboxConfig | None = None) -> SandboxConfig:
+        """The full configuration: requested fields over `recorded` (or the defaults)."""
+        base = recorded or SandboxConfig()
+        values = {f.attr: self.fields.get(f.key, getattr(base, f.attr)) for f in FIELDS}
+        # The recorded template is the recorded agent's: another agent starts from its own.
+        if "template" not in self.fields and (recorded is None or recorded.agent != values["agent"]):
+            values["template"] = get_agent(values["agent"]).default_template
+        return SandboxConfig(**values)
+
+    def drift(self, recorded: SandboxConfig,
+              container_env: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+        """Each explicitly requested field whose value differs from the recorded one.
+
+        Environment values are compared with `container_env` (the container's own environment: the
+        only place they are kept) and reported by name only, under `changed`.
+        """
+        out = []
+        for f in FIELDS:
+            if f.key not in self.fields:
+                continue
+            want, have = self.fields[f.key], _recorded_form(f, getattr(recorded, f.attr))
+            if f.key == "env":
+                out += _env_drift(env_map(want), have, container_env or {})
+                continue
+            same = sorted(want) == sorted(have) if f.key == "volumes" else want == have
+            if not same:
+                out.append({"field": f.key, "recorded": have,
+                            "requested": _recorded_form(f, want)})
+        return out
+
+
+def _env_drift(want: dict[str, str], recorded: list[str],
+               container_env: Mapping[str, str]) -> list[dict[str, Any]]:
+    changed = sorted(k for k in want if k in recorded and container_env.get(k) != want[k])
+    if set(want) == set(recorded) and not changed:
+        return []
+    return [{"field": "env", "recorded": sorted(recorded), "requested": sorted(want),
+             "changed": changed}]
+
+
+def env_map(entries: Any) -> dict[str, str]:
+    """`KEY=VALUE` entries (a container's `Config.Env`) as a mapping; malformed ones are skipped."""
+    return dict(e.split("=", 1) for e in entries or () if isinstance(e, str) and "=" in e)
+
+
+def describe_drift(item: Mapping[str, Any]) -> str:
+    """One drift entry for a person: environment variables by name, never by value."""
+    if item["field"] == "env":
+        rec, req = set(item["recorded"]), set(item["requested"])
+        parts = [f"{k} (value changed)" for k in item.get("changed", [])]
+        parts += [f"{k} (added)" for k in sorted(req - rec)]
+        parts += [f"{k} (removed)" for k in sorted(rec - req)]
+        return "env: " + ", ".join(parts)
+    return (f"{item['field']}: recorded {json.dumps(item['recorded'])}, "
+            f"requested {json.dumps(item['requested'])}")
 
 
 def parse_request(raw: Mapping[str, Any], *, strict: bool = True,
@@ -368,15 +372,16 @@ def parse_request(raw: Mapping[str, Any], *, strict: bool = True,
     """
     if not isinstance(raw, Mapping):
         raise BadInput(f"Parameters must be a JSON object, got {_kind(raw)}.")
-    fields: dict[str, Any] = {}
+    given: dict[str, Any] = {}
     for key, value in raw.items():
-        if key in _PARSERS:
-            if value is None or (key in ("template", "name") and value == ""):
+        f = _BY_KEY.get(key)
+        if f is not None:
+            if value is None or (f.blank_is_unset and value == ""):
                 continue
-            fields[key] = _PARSERS[key](value)
+            given[key] = f.parse(value, key)
         elif strict and key not in ignore:
             raise BadInput(f"Unknown parameter {_short(key)!r}.", field=str(key)[:80])
-    return ConfigRequest(fields)
+    return ConfigRequest(given)
 
 
 def parse_agent_args(value: Any) -> tuple[str, ...]:

@@ -75,7 +75,7 @@ while ! mkdir "$lock" 2>/dev/null; do
   n=$((n+1)); sleep 0.1 2>/dev/null || sleep 1
 done
 trap 'rmdir "$lock" 2>/dev/null' EXIT
-[ -e /etc/berth-setup.done ] && exit 0
+[ -e """ + SETUP_DONE + r""" ] && exit 0
 warn() { echo "berth-setup: warning: $*" >&2; }
 home=$(awk -F: -v u="$u" '$1==u || $3==u {print $6; exit}' /etc/passwd 2>/dev/null)
 [ -n "$home" ] || home=/root
@@ -167,6 +167,6 @@ if [ "$certs" = 1 ] && [ -f """ + HOST_CA_BUNDLE + r""" ]; then
   fi
 fi
 [ -z "$bin" ] || command -v "$bin" >/dev/null 2>&1 || exit 127
-: > /etc/berth-setup.done
+: > """ + SETUP_DONE + r"""
 exit 0
 """

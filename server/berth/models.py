@@ -8,10 +8,7 @@ from typing import Any
 
 from berth.config import SandboxConfig
 
-STATES = ("absent", "creating", "starting", "running", "stopping", "stopped", "removing", "error",
-          "unavailable")
-
-# Engine container states -> Berth's status states.
+# Engine container states -> Berth's states (protocol.md, Status).
 _ENGINE_STATE = {
     "running": "running",
     "created": "stopped",
@@ -39,6 +36,7 @@ class Sandbox:
 
     @property
     def state(self) -> str:
+        """Berth's state for the engine's status: running, stopped, starting, removing or error."""
         return _ENGINE_STATE.get(self.status, "error")
 
     def to_json(self) -> dict[str, Any]:
@@ -49,6 +47,7 @@ class Sandbox:
             "agent": self.agent,
             "template": self.template,
             "status": self.status,
+            "state": self.state,
             "createdAt": self.created_at,
         }
 

@@ -26,9 +26,6 @@ from berth.errors import NeedsConsent
 
 log = logging.getLogger(__name__)
 
-# Settings whose value can let a sandbox reach more of the host (or run another image).
-WIDENING = ("template", "env", "volumes", "mountDockerSocket", "credentials", "hostCertificates")
-
 # The VS Code settings file inside a folder: the one place every editor's user may have Berth
 # settings that the agent can rewrite. Read by the server itself, so a client that passes it along
 # without saying where it came from (neoconf.nvim does) cannot launder it into trusted settings.

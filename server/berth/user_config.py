@@ -36,7 +36,6 @@ from berth.errors import BadInput
 
 _AGENT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,30}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-DEFAULT_FIELDS = ("agent", "template", "credentials", "hostCertificates")
 
 
 @dataclass(frozen=True)
@@ -152,14 +151,15 @@ def _state_paths(value: Any, here: list[str], where: _Locator) -> tuple[str, ...
 
 
 def _defaults(raw: Any, agents: dict[str, Agent], where: _Locator) -> dict[str, Any]:
-    from berth.config import parse_request
+    from berth.config import FIELDS, parse_request
 
     if not isinstance(raw, dict):
         raise where.error(["defaults"], "must be a table")
+    allowed = [f.key for f in FIELDS if f.user_default]
     for key in raw:
-        if key not in DEFAULT_FIELDS:
+        if key not in allowed:
             raise where.error(["defaults", key], f"unknown field {key!r}; expected one of: "
-                                                 f"{', '.join(DEFAULT_FIELDS)}")
+                                                 f"{', '.join(allowed)}")
     if "agent" in raw and raw["agent"] not in agents:
         raise where.error(["defaults", "agent"], f"unknown agent {raw['agent']!r}; expected one "
                                                  f"of: {', '.join(sorted(agents))}")

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from berth import labels
-from berth.docker_client import connect, engine_timeout
+from berth.engine.connection import connect, engine_timeout, events
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,8 @@ class EventWatcher:
                 if client is None:
                     client = connect(timeout=self._silence)  # asks the engine its API version
                 # Resubscribe before announcing availability, so no change slips between the two.
-                stream = self._subscribe(client)
+                stream = events(client, since=self._cursor.since(), filters=FILTERS,
+                                timeout=self._silence)
                 self._stream = stream
                 self._set_available(True)
                 for event in stream:
@@ -112,19 +113,6 @@ class EventWatcher:
             if client is None:
                 self._set_available(False)
                 self._stop.wait(self._retry)
-
-    def _subscribe(self, client: Any) -> Any:
-        """client.events(), less its unbounded reads: each read of the stream waits at most the
-        silence interval. The same request and decoding as docker-py's, on its own helpers."""
-        from docker.types import CancellableStream
-        from docker.utils import convert_filters
-
-        response = client._get(client._url("/events"), stream=True, timeout=self._silence,
-                               params={"since": self._cursor.since(),
-                                       "filters": convert_filters(FILTERS)})
-        client._raise_for_status(response)
-        return CancellableStream(client._stream_helper(response, decode=True), response)
-
 
 class _Cursor:
     """Where the stream is: the newest event time seen, in nanoseconds (the engine's own unit, so

@@ -33,6 +33,11 @@ def resolve_workspace(value: object) -> str:
         raise BadInput(f"Workspace must be a local folder, got {value!r}.", field="workspace")
     if not os.path.isabs(path):
         raise BadInput(f"Workspace must be an absolute path, got {value!r}.", field="workspace")
+    try:
+        os.fsencode(path)
+    except UnicodeEncodeError:  # a lone surrogate that stands for no byte: no file has that name
+        raise BadInput(f"Workspace path {value.encode('utf-8', 'backslashreplace').decode()!r} "
+                       "cannot name a file.", field="workspace") from None
     real = os.path.realpath(path)
     if not os.path.isdir(real):
         raise BadInput(f"Workspace folder does not exist: {path!r}.", field="workspace",

@@ -56,6 +56,34 @@ def test_run_detached_then_ls_inspect_stop_rm(workspace, docker_api):
     assert sandboxes_of(docker_api, workspace) == []
 
 
+def test_stop_ids_stops_exactly_those_sandboxes(make_workspace, docker_api):
+    """`berth stop ID` stops that sandbox, not whichever its workspace's lookup prefers: a crash
+    or an outside `docker` command can leave a workspace two (the running, newest one wins a
+    lookup by workspace)."""
+    from berth.container_setup import IDLE_ENTRYPOINT
+
+    workspace, other = make_workspace("two"), make_workspace("other")
+    for folder in (workspace, other):
+        assert berth("run", "-d", "-t", CLAUDE, "claude", cwd=folder).returncode == 0
+    [named] = sandboxes_of(docker_api, workspace)
+    [bystander] = sandboxes_of(docker_api, other)
+    twin = docker_api.create_container(CLAUDE, entrypoint=IDLE_ENTRYPOINT, labels=named["Labels"],
+                                       name=f"{named['Names'][0][1:]}-twin")
+    docker_api.start(twin["Id"])
+
+    def running(container_id: str) -> bool:
+        return docker_api.inspect_container(container_id)["State"]["Running"]
+
+    out = berth("stop", named["Id"][:12], cwd=other)
+    assert out.returncode == 0 and out.stdout == named["Id"][:12] + "\n", out.stderr
+    assert not running(named["Id"]) and running(twin["Id"]) and running(bystander["Id"])
+    out = berth("stop", twin["Id"][:10], bystander["Names"][0][1:])
+    assert out.stdout.split() == [twin["Id"][:12], bystander["Id"][:12]]
+    assert not running(twin["Id"]) and not running(bystander["Id"])
+    both = berth("stop", "-w", workspace, named["Id"][:12])
+    assert both.returncode == 2 and "one way only" in both.stderr
+
+
 def test_rm_of_ls_q_removes_all_and_nothing_else(make_workspace, docker_api):
     a, b = make_workspace("a"), make_workspace("b")
     assert berth("run", "-d", "-t", CLAUDE, "claude", cwd=a).returncode == 0

@@ -10,6 +10,7 @@ import uuid
 import pytest
 from berth.config import parse_request
 from berth.engine import Engine
+from berth.engine.commands import run_command
 from berth.errors import BadInput
 from conftest import CLAUDE, HOST_UID
 
@@ -27,7 +28,7 @@ def run(engine: Engine, workspace: str, **fields):
 def sh(engine: Engine, workspace: str, script: str, *, root: bool = False):
     if root:
         sandbox = engine.require(workspace)
-        return engine._exec(sandbox, ["sh", "-c", script], user="0")
+        return run_command(engine.api, sandbox, ["sh", "-c", script], user="0")
     return engine.exec(workspace, ["sh", "-c", script])
 
 

@@ -11,7 +11,7 @@ from berth import __version__, labels
 from berth.agents import get_agent
 from berth.config import parse_request
 from berth.container_setup import IDLE_ENTRYPOINT
-from berth.engine import Engine
+from berth.engine.setup import mounts
 from berth.workspace import default_sandbox_name, workspace_key
 from conftest import CLAUDE
 from rel_support import (
@@ -67,7 +67,7 @@ def half_made(docker_api, workspace: str, *, start: bool) -> str:
         labels=labels.sandbox_labels(workspace, workspace_key(workspace), config, "agent",
                                      __version__),
         host_config=docker_api.create_host_config(
-            mounts=Engine()._mounts(workspace, config, get_agent("claude"))))
+            mounts=mounts(workspace, config, get_agent("claude"))))
     if start:
         docker_api.start(created["Id"])
     return created["Id"][:12]

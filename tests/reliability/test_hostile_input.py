@@ -14,7 +14,7 @@ import pytest
 from berth.config import parse_agent_args, parse_env, parse_request, parse_volume, parse_volumes
 from berth.engine import Engine
 from berth.errors import BadInput
-from berth.lsp.requests import COMMANDS, HANDLERS
+from berth.lsp.sandbox_requests import COMMANDS
 from berth.workspace import resolve_workspace
 from conftest import CLAUDE, HOST_UID
 from hypothesis import HealthCheck, assume, given, settings
@@ -125,9 +125,9 @@ def params_strategy(folder: str):
 def allowed(method: str, params) -> bool:
     if not isinstance(params, dict):
         return True
-    if method == "sandbox/remove":
-        # Never remove other people's sandboxes on this machine: no `all`, no ids that could
-        # be an id prefix or a name. Refusals of malformed ones still run.
+    if method in ("sandbox/remove", "sandbox/stop", "sandbox/exec"):
+        # Never remove, stop or run a command in other people's sandboxes on this machine: no
+        # `all`, no ids that could be an id prefix or a name. Refusals of malformed ones still run.
         if params.get("all") is True:
             return False
         ids = params.get("ids")
@@ -173,7 +173,7 @@ async def answer(session, method: str, params):
     return result
 
 
-@pytest.mark.parametrize("method", [*HANDLERS, "workspace/executeCommand"])
+@pytest.mark.parametrize("method", [*COMMANDS, "workspace/executeCommand"])
 def test_arbitrary_params_get_clean_errors_and_the_server_lives(method, live_server, loop,
                                                                 docker_api):
     session, folder = live_server

@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 import pytest
-from berth.lsp.requests import COMMANDS
+from berth.lsp.sandbox_requests import COMMANDS
 from pygls.exceptions import JsonRpcException
 from rel_support import TEMPLATE, assert_clean_error
 

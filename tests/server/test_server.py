@@ -7,7 +7,7 @@ import os
 import subprocess
 
 import pytest
-from berth.lsp.requests import COMMANDS
+from berth.lsp.sandbox_requests import COMMANDS
 from conftest import CLAUDE, PLAIN, sandboxes_of
 from lsp_harness import stop_session, uri
 from lsprotocol import types
@@ -250,7 +250,7 @@ async def test_list_inspect_logs_exec_and_remove_all(sessions, make_workspace, d
     listed = {x["id"]: x for x in await s.request("sandbox/list")}
     assert {ra["id"], rb["id"]} <= set(listed)
     assert set(listed[ra["id"]]) == {"id", "name", "workspace", "agent", "template", "status",
-                                     "createdAt"}
+                                     "state", "createdAt"}
     [ia, ib] = await s.request("sandbox/inspect", {"ids": [ra["id"], box]})
     assert ia["config"]["env"] == ["SECRET"] and ib["name"] == box
     out = await s.request("sandbox/exec", {"workspace": b, "command": ["sh", "-c", "echo hi >&2"]})
@@ -266,6 +266,39 @@ async def test_list_inspect_logs_exec_and_remove_all(sessions, make_workspace, d
         await s.wait_status(b, "absent")
     finally:
         docker_api.remove_container(other["Id"], force=True)
+
+
+async def test_stop_logs_and_exec_by_id_act_on_exactly_that_sandbox(sessions, make_workspace,
+                                                                    docker_api):
+    a, b = make_workspace("a"), make_workspace("b")
+    s = await sessions([a, b], options=TEMPLATE)
+    ra = await s.request("sandbox/run", {"workspace": a})
+    rb = await s.request("sandbox/run", {"workspace": b})
+    assert ra["state"] == "running" and rb["state"] == "running"
+    out = await s.request("sandbox/exec", {"ids": [rb["name"]], "command": ["pwd"]})
+    assert out == {"exitCode": 0, "stdout": b + "\n", "stderr": ""}
+    assert (await s.request("sandbox/logs", {"ids": [ra["id"]], "tail": 5})) == {"text": ""}
+    for method, params in (("sandbox/exec", {"ids": [ra["id"], rb["id"]], "command": ["true"]}),
+                           ("sandbox/logs", {"ids": [ra["id"], rb["id"]]}),
+                           ("sandbox/stop", {"workspace": a, "ids": [ra["id"]]}),
+                           ("sandbox/stop", {"all": "yes"}),
+                           ("sandbox/exec", {"all": True, "command": ["true"]})):
+        error = await s.error(method, params)
+        assert error.code == -32602 and error.data["kind"] == "badInput", (method, error.message)
+
+    mark = len(s.statuses)
+    stopped = await s.request("sandbox/stop", {"ids": [ra["id"]]})
+    assert [(x["id"], x["status"], x["state"]) for x in stopped] == [(ra["id"], "exited", "stopped")]
+    assert docker_api.inspect_container(rb["id"])["State"]["Running"]
+    await s.wait_status(a, "stopped", after=mark)
+    [status] = await s.request("sandbox/status", {"workspace": a})
+    assert status["sandbox"]["state"] == "stopped"
+    [details] = await s.request("sandbox/inspect", {"ids": [ra["id"]]})
+    assert details["state"] == "stopped"
+    listed = {x["id"]: x for x in await s.request("sandbox/list")}
+    assert (listed[ra["id"]]["state"], listed[rb["id"]]["state"]) == ("stopped", "running")
+    one = await s.request("sandbox/stop", {"workspace": b})
+    assert (one["id"], one["state"]) == (rb["id"], "stopped")
 
 
 async def test_no_engine_means_unavailable_and_clear_errors(sessions, workspace, tmp_path):

@@ -176,3 +176,21 @@ def test_recreate_keeps_recorded_fields_that_were_not_requested():
     config = parse_request({"env": ["A=2"]}).resolve(recorded)
     assert config == SandboxConfig(agent="claude", template="t:1", env=("A=2",),
                                    credentials="none")
+
+
+def test_the_field_table_drives_the_recorded_form_and_back():
+    from berth.config import FIELDS
+
+    config = SandboxConfig(agent="gemini", template="t:1", env=("A=1",), volumes=("/a:/b:ro",),
+                           mount_docker_socket=True, credentials="none", host_certificates=True,
+                           name="box")
+    recorded = config.to_json()
+    assert list(recorded) == [f.key for f in FIELDS if f.key != "name"]
+    assert recorded["env"] == ["A"] and recorded["volumes"] == ["/a:/b:ro"]
+    assert SandboxConfig.from_json(recorded, name="box") == SandboxConfig(
+        **{**config.__dict__, "env": ("A",)})
+    assert SandboxConfig.from_json({}) == SandboxConfig()
+    # Every field is a request field, and a request of every field resolves to exactly it.
+    request = ConfigRequest({f.key: getattr(config, f.attr) for f in FIELDS})
+    assert request.resolve(None) == config
+    assert request.drift(config.with_env_values({"A": "1"}), {"A": "1"}) == []

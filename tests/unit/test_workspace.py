@@ -43,3 +43,9 @@ def test_names_are_valid_container_names_and_differ_per_path():
     assert a != b
     assert a.startswith("berth-claude-my-project-1-")
     assert workspace_key("/a") != workspace_key("/b")
+
+
+def test_a_lone_surrogate_is_bad_input_not_a_crash():
+    # Found by the fuzzer: '\ud800' stands for no byte, so no path can hold it.
+    with pytest.raises(BadInput, match="cannot name a file"):
+        resolve_workspace("/\ud800")

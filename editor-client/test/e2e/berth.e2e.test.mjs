@@ -58,7 +58,8 @@ describe('Berth in VS Code', { concurrency: false }, () => {
         await fn();
       } catch (err) {
         failed = true;
-        if (win) await win.screenshot(`failed-${name.replace(/\W+/g, '-')}`).catch(() => undefined);
+        const shown = win2 ?? win;
+        if (shown) await shown.screenshot(`failed-${name.replace(/\W+/g, '-')}`).catch(() => undefined);
         throw err;
       }
     });
@@ -197,6 +198,28 @@ describe('Berth in VS Code', { concurrency: false }, () => {
     assert.equal(list.length, 1);
     assert.equal(list[0].state, 'running');
     await win2.screenshot('10-autostart');
+  });
+
+  step('Stop and Show Logs in the Sandboxes view act on that sandbox (by id)', async () => {
+    const page = win2.page;
+    await win2.command('View: Show Berth');
+    const row = page.locator('.pane', { hasText: 'Sandboxes' }).locator('.monaco-list-row', { hasText: 'bravo' }).first();
+    await row.waitFor();
+    await row.hover();
+    await row.locator('.action-label[aria-label="Stop"]').first().click();
+    await win2.statusBar(/Berth: stopped$/);
+    const list = await containers(ws2);
+    assert.equal(list.length, 1);
+    assert.equal(list[0].state, 'exited');
+    await row.click({ button: 'right' });
+    // A click on a context-menu item that is still animating in can be lost; hovering focuses the
+    // item and Enter runs it, the way a keyboard user picks it.
+    const item = page.locator('.monaco-menu .action-label', { hasText: 'Show Logs' }).first();
+    await item.waitFor();
+    await item.hover();
+    await page.keyboard.press('Enter');
+    await page.locator('.tab', { hasText: /^\s*berth-.*bravo.*\.log/ }).first().waitFor();
+    await win2.screenshot('10a-view-stop-logs');
   });
 
   step('the palette lists the Berth commands', async () => {

@@ -213,11 +213,6 @@ export class Window {
     return item.first();
   }
 
-  async statusBarText() {
-    const item = this.page.locator('.statusbar-item', { hasText: /Berth/ }).first();
-    return (await item.textContent())?.trim();
-  }
-
   /** Runs a command by its palette title, as a user would (F1, type, Enter). */
   async command(title) {
     const page = this.page;
@@ -257,12 +252,6 @@ export class Window {
     return t;
   }
 
-  async clickToastButton(re, button) {
-    const t = await this.toast(re);
-    await t.locator('.monaco-button', { hasText: button }).first().click();
-  }
-
-  /** Clicks `button` in a modal dialog whose text matches `re`. */
   /** The visible modal dialog whose text matches `re`. */
   async dialogBox(re) {
     const box = this.page.locator('.monaco-dialog-box', { hasText: re }).first();
@@ -276,6 +265,7 @@ export class Window {
     await box.waitFor({ state: 'hidden' });
   }
 
+  /** Clicks `button` in the modal dialog whose text matches `re`, and waits for it to close. */
   async dialog(re, button) {
     const box = this.page.locator('.monaco-dialog-box', { hasText: re }).first();
     await box.waitFor({ state: 'visible' });

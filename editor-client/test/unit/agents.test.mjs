@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
-const p = require('../../../out/unit/presentation.js');
+const p = require('../../../out/unit/agents.js');
 
 // As sandbox/agents answers (the built-in table, plus one agent from the user's config file).
 const agent = (name, title, state, keys, extra = {}) => ({
@@ -36,6 +36,7 @@ const sandbox = (agentName) => ({
   agent: agentName,
   template: 'berth-test/claude:1',
   status: 'running',
+  state: 'running',
   createdAt: '2026-01-02T03:04:05Z',
 });
 const status = (state, sb = null) => ({ workspace: '/home/u/proj', state, sandbox: sb, drift: [] });

@@ -43,6 +43,6 @@ test('commands: explicit folder, single folder, else ask with the active one fir
   assert.deepEqual(f.chooseFolder([api, web], '/real/web', undefined), { kind: 'use', folder: web });
   assert.deepEqual(f.chooseFolder([api], undefined, undefined), { kind: 'use', folder: api });
   assert.deepEqual(f.chooseFolder([], undefined, undefined), { kind: 'none' });
-  assert.deepEqual(f.chooseFolder([api, web], undefined, '/w/web/a'), { kind: 'ask', folders: [web, api], preselect: web });
-  assert.deepEqual(f.chooseFolder([api, web], '/not/open', undefined), { kind: 'ask', folders: [api, web], preselect: undefined });
+  assert.deepEqual(f.chooseFolder([api, web], undefined, '/w/web/a'), { kind: 'ask', folders: [web, api] });
+  assert.deepEqual(f.chooseFolder([api, web], '/not/open', undefined), { kind: 'ask', folders: [api, web] });
 });

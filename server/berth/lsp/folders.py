@@ -100,14 +100,13 @@ class Folders:
         return folder.settings if folder else self.global_settings.request
 
     def apply(self, folder: Folder, raw: Any) -> None:
-        """Folder settings from workspace/configuration, layered over the initializationOptions."""
-        mine = {k: v for k, v in self._raw_global.items() if k != WORKSPACE_VALUES}
-        theirs = self._raw_global.get(WORKSPACE_VALUES)
-        told = WORKSPACE_VALUES in self._raw_global
-        if isinstance(raw, dict):
-            mine.update({k: v for k, v in raw.items() if v is not None and k != WORKSPACE_VALUES})
-            if WORKSPACE_VALUES in raw:
-                told, theirs = True, raw[WORKSPACE_VALUES]
+        """Folder settings: the client's answer for the folder (workspace/configuration) when it
+        gave one, else the initializationOptions. An answer replaces them whole, so a setting the
+        user removed stops applying at once (null and absent both mean unset)."""
+        source = raw if isinstance(raw, dict) else self._raw_global
+        mine = {k: v for k, v in source.items() if v is not None and k != WORKSPACE_VALUES}
+        theirs = source.get(WORKSPACE_VALUES)
+        told = WORKSPACE_VALUES in source
         theirs = {k: v for k, v in theirs.items() if v is not None} if isinstance(theirs, dict) \
             else {}
         settings = parse_settings({**mine, **theirs})

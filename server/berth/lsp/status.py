@@ -8,12 +8,15 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from berth.docker_client import unavailable
+from berth.engine.connection import unavailable
 from berth.errors import BerthError, EngineUnavailable
+from berth.lsp.tasks import Background
 from berth.models import Status
 
 if TYPE_CHECKING:
-    from berth.lsp.app import BerthServer
+    from berth.engine import Engine
+    from berth.lsp.folders import Folders
+    from berth.lsp.server import Workers
 
 log = logging.getLogger(__name__)
 
@@ -25,15 +28,18 @@ RETRY_MAX = 5.0
 
 
 class StatusPublisher:
-    def __init__(self, server: BerthServer) -> None:
-        self._server = server
+    def __init__(self, notify: Callable[[str, Any], None], folders: Folders, engine: Engine,
+                 workers: Workers, background: Background) -> None:
+        self._notify = notify
+        self._folders = folders
+        self._engine = engine
+        self._workers = workers
+        self._background = background
         self._sent: dict[str, dict[str, Any]] = {}
         # Refreshes run concurrently on worker threads; a later-started one saw a later engine state,
         # so an earlier one finishing after it must not overwrite it.
         self._started: dict[str, int] = {}
         self._shown: dict[str, int] = {}
-        self.engine_available = True
-        self._tasks: set[asyncio.Task[None]] = set()
         # Workspaces whose last read failed. Nothing on the engine need change for them to come
         # right again (no event follows a slow call), so they are re-read until a read succeeds.
         self._failed: set[str] = set()
@@ -45,12 +51,9 @@ class StatusPublisher:
 
     def soon(self, workspace: str | None = None) -> None:
         """Refresh one workspace (or all) in the background: a request's answer need not wait for
-        the status, which follows as a notification. The task is kept until done (asyncio holds
-        only weak references to tasks)."""
+        the status, which follows as a notification."""
         coro = self.refresh(workspace) if workspace else self.refresh_all()
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._background.spawn(coro, f"reading the status of {workspace or 'every folder'}")
 
     def last(self, workspace: str) -> dict[str, Any] | None:
         return self._sent.get(workspace)
@@ -61,7 +64,7 @@ class StatusPublisher:
         if self._sent.get(workspace) == data:
             return
         self._sent[workspace] = data
-        self._server.protocol.notify(NOTIFICATION, data)
+        self._notify(NOTIFICATION, data)
 
     def _supersede(self, workspace: str) -> None:
         """What is published now is newer than any refresh under way: those are dropped."""
@@ -70,7 +73,7 @@ class StatusPublisher:
 
     def _known(self) -> set[str]:
         """Every open folder, and every workspace a status was ever sent for."""
-        return {f.path for f in self._server.folders} | set(self._sent)
+        return {f.path for f in self._folders} | set(self._sent)
 
     def transient(self, workspace: str, state: str, message: str | None = None) -> None:
         """A state only this server knows of (creating, starting, stopping, removing)."""
@@ -94,17 +97,17 @@ class StatusPublisher:
                 or not container_id.startswith(sandbox["id"])):
             return
         self._supersede(workspace)
-        self.publish({**previous, "state": "stopped", "sandbox": {**sandbox, "status": "exited"}})
+        self.publish({**previous, "state": "stopped", "sandbox": {**sandbox, "status": "exited",
+                                                                   "state": "stopped"}})
 
     async def refresh(self, workspace: str) -> None:
         ticket = self._started.get(workspace, 0) + 1
         self._started[workspace] = ticket
-        server = self._server
-        folder = server.folders.get(workspace)
-        request = server.folders.settings_for(workspace) if folder else None
+        folder = self._folders.get(workspace)
+        request = self._folders.settings_for(workspace) if folder else None
         failure: BerthError | None = None
         try:
-            status = await server.in_worker(server.engine.status, workspace, request)
+            status = await self._workers.engine(self._engine.status, workspace, request)
         except BerthError as exc:
             failure = exc
             status = Status(workspace=workspace, state="error", message=exc.message)
@@ -160,7 +163,7 @@ class StatusPublisher:
     def _retry(self, workspace: str) -> None:
         self._failed.add(workspace)
         if self._recovery is None or self._recovery.done():
-            self._recovery = asyncio.get_running_loop().create_task(self._recover())
+            self._recovery = self._background.spawn(self._recover(), "re-reading failed statuses")
 
     async def _recover(self) -> None:
         """Re-read failed workspaces, backing off, until every one of them reads. While the engine
@@ -171,8 +174,7 @@ class StatusPublisher:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay)
             delay = min(delay * 2, RETRY_MAX)
-            server = self._server
-            if not await server.in_worker(server.engine.ping):
+            if not await self._workers.engine(self._engine.ping):
                 self.set_unavailable(unavailable().message)
                 continue
             await asyncio.gather(*(self.refresh(w) for w in list(self._failed)))

@@ -1,50 +1,47 @@
 #!/usr/bin/env python3
 """Profile berth-server with py-spy while it serves one bench scenario, over the same pipes.
 
-    python bench/profile.py create          # sandbox/run on new folders (10 creates)
-    python bench/profile.py list --fill 200 # sandbox/list with 200 sandboxes
-    python bench/profile.py run             # sandbox/run on a running sandbox
-    python bench/profile.py kill            # docker kill -> status (the propagation path)
+    python bench/hotspots.py create          # sandbox/run on new folders (10 creates)
+    python bench/hotspots.py list --fill 200 # sandbox/list with 200 sandboxes
+    python bench/hotspots.py run             # sandbox/run on a running sandbox
+    python bench/hotspots.py kill            # docker kill -> status (the propagation path)
 
 py-spy samples every thread of the server, idle time included (`--idle`), so time spent waiting on
 the engine shows up under the docker-py call that waits. Prints the functions with the most
-inclusive wall time in the server's threads that did work, and keeps the raw collapsed stacks (and a
-speedscope file) in bench/results/. Needs py-spy from bench/requirements.txt and ptrace rights.
+inclusive wall time in the server's threads that did work, and keeps the raw collapsed stacks in
+bench/results/. Needs py-spy from bench/requirements.txt and ptrace rights.
+(Not `profile.py`: that name would shadow Python's own `profile` module for every bench script.)
 """
 
 from __future__ import annotations
 
-import os
+from environment import RESULTS  # first: re-runs this script in the project's .venv if needed
+
+# isort: split
+import argparse
+import asyncio
+import collections
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-import argparse  # noqa: E402
-import asyncio  # noqa: E402
-import collections  # noqa: E402
-import contextlib  # noqa: E402
-import signal  # noqa: E402
-import subprocess  # noqa: E402
-import time  # noqa: E402
-
-import run as bench  # noqa: E402  (re-executes in the project's venv when needed)
+from harness import NOTIFICATION_TIMEOUT, Bench
 
 PY_SPY = str(Path(sys.executable).parent / "py-spy")
 
 
-async def scenario(b: bench.Bench, name: str, n: int, fill: int) -> None:
+async def scenario(b: Bench, name: str, n: int, fill: int) -> None:
     s = b.session
     if name == "list" and fill > 1:
         b.say(f"creating {fill - 1} more sandboxes")
-        template = b.engine.raw_list(
-            f"{bench.berth_labels.WORKSPACE_KEY}={bench.workspace_key(b.ws)}")[0]["Labels"]
-        labels = {k: v for k, v in template.items() if not k.startswith(bench.BENCH_LABEL)}
-        await asyncio.get_running_loop().run_in_executor(None, b.engine.fill, labels, 0, fill - 1)
+        await asyncio.get_running_loop().run_in_executor(
+            None, b.docker.fill, b.main_template_labels(), 0, fill - 1)
         await s.quiesce(1.0)
     spy = subprocess.Popen([PY_SPY, "record", "--pid", str(s.pid), "--idle", "--threads",
                             "--rate", "1000", "--format", "raw", "--output",
-                            str(bench.RESULTS / f"profile-{name}.txt")],
+                            str(RESULTS / f"profile-{name}.txt")],
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     await asyncio.sleep(1.0)  # py-spy attaches
     t0 = time.perf_counter()
@@ -59,10 +56,11 @@ async def scenario(b: bench.Bench, name: str, n: int, fill: int) -> None:
             start = len(s.notifications)
             subprocess.run(["docker", "kill", b.main_id], stdout=subprocess.DEVNULL, check=True)
             try:
-                await s.wait_notification(b.is_status(b.ws, "stopped"), start=start, timeout=3)
+                await s.wait_notification(b.is_status(b.ws, "stopped"), start=start,
+                                          timeout=NOTIFICATION_TIMEOUT)
             except TimeoutError:
-                b.say("no `stopped` notification within 3 s")
-            b.engine.api.start(b.main_id)
+                b.say(f"no `stopped` notification within {NOTIFICATION_TIMEOUT:.0f} s")
+            b.docker.api.start(b.main_id)
             await s.quiesce(0.3)
     busy = time.perf_counter() - t0
     await asyncio.sleep(0.2)
@@ -113,17 +111,12 @@ def main() -> int:
     parser.add_argument("--server-path", metavar="DIR")
     args = parser.parse_args()
     n = args.n or {"create": 10, "list": 100, "run": 200, "kill": 9}[args.scenario]
-    ns = argparse.Namespace(quick=False, phases=[], server_path=args.server_path, only=None)
-    b = bench.Bench(ns)
+    b = Bench(quick=False, server_path=args.server_path)
     try:
         async def go() -> None:
-            await b.main()  # starts the session with one running sandbox; runs no phase
-            b.session = await b.spawn(bench.BERTH_SERVER)  # a fresh one for the profile
-            s = b.session
-            await s.request("initialize", b.init_params(b.ws))
-            s.notify("initialized", {})
-            await s.wait_notification(b.is_status(b.ws))
-            await s.quiesce(0.5)
+            await b.open()  # the main folder and its running sandbox
+            await b.close(b.session)
+            b.session = s = await b.open_session()  # a fresh server for the profile
             try:
                 await scenario(b, args.scenario, n, args.fill)
             finally:
@@ -131,11 +124,9 @@ def main() -> int:
 
         asyncio.run(go())
     finally:
-        for pid in list(bench.CHILDREN):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        b.kill_children()
         b.cleanup()
-    out = bench.RESULTS / f"profile-{args.scenario}.txt"
+    out = RESULTS / f"profile-{args.scenario}.txt"
     if out.exists():
         summarize(out, args.top)
         print(f"\nraw collapsed stacks: {out}")

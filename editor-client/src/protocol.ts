@@ -1,0 +1,232 @@
+// The Berth protocol (protocol.md) as the client sees it: the server's types, its error codes, and one
+// typed function per request, so no method name or params shape is spelled anywhere else.
+// Pure: no `vscode` import; the transport that sends a request (server.ts) is passed in.
+
+/** Berth's state of a workspace's sandbox (protocol.md, "Status"). */
+export type State =
+  | 'absent'
+  | 'creating'
+  | 'starting'
+  | 'running'
+  | 'stopping'
+  | 'stopped'
+  | 'removing'
+  | 'error'
+  | 'unavailable';
+
+/** One Berth sandbox, as every request and notification carries it. */
+export interface Sandbox {
+  /** Short container id (12 hex digits). */
+  id: string;
+  name: string;
+  /** The workspace's real path. */
+  workspace: string;
+  agent: string;
+  template: string;
+  /** The engine's own state: created, running, paused, restarting, removing, exited, dead. */
+  status: string;
+  /** Berth's state of it (running, stopped, starting, removing, error), as a Status would say. */
+  state: State;
+  /** ISO 8601, UTC. */
+  createdAt: string;
+}
+
+/** What a sandbox was created with. `env` holds variable names only, never values. */
+export interface SandboxConfig {
+  agent: string;
+  template: string;
+  env: string[];
+  volumes: string[];
+  mountDockerSocket: boolean;
+  credentials: 'sandbox' | 'isolated' | 'host' | 'none';
+  hostCertificates: boolean;
+}
+
+/** What sandbox/inspect answers: a Sandbox with its configuration and every label on its container. */
+export interface SandboxDetails extends Sandbox {
+  config: SandboxConfig;
+  labels: Record<string, string>;
+}
+
+/** A requested setting that differs from what the sandbox was created with. */
+export interface Drift {
+  field: string;
+  recorded: unknown;
+  requested: unknown;
+  /** For `env`: the variables whose value differs (recorded and requested hold names only). */
+  changed?: string[];
+}
+
+/** A workspace's sandbox as `sandbox/didChangeStatus` and `sandbox/status` report it. */
+export interface Status {
+  workspace: string;
+  state: State;
+  sandbox: Sandbox | null;
+  drift: Drift[];
+  message?: string;
+}
+
+/** One agent as sandbox/agents answers it. */
+export interface Agent {
+  name: string;
+  title: string;
+  /** The program it runs; "" for a login shell. */
+  binary: string;
+  defaultTemplate: string;
+  defaultArgs: string[];
+  /** Where in the sandbox its login and settings live, e.g. `~/.claude`. */
+  state: string[];
+  /** The Docker volume holding `state` under `berth.credentials` `sandbox`; null when it keeps none. */
+  credentialsVolume: string | null;
+  /** The environment variables it can log in with instead (passed with `berth.env`). */
+  keys: string[];
+  /** "built-in", or the config file that defines or changes it. */
+  source: string;
+}
+
+/** What sandbox/run and sandbox/recreate answer. */
+export interface RunResult extends Sandbox {
+  /** Requested settings that were NOT applied (empty after a create or recreate). */
+  drift: Drift[];
+  /** Runs the agent interactively (`docker exec -it …`). */
+  attach: { argv: string[] };
+  /** An interactive login shell in the sandbox. */
+  shell: { argv: string[] };
+  created: boolean;
+  warnings: string[];
+}
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** One value the workspace's own settings ask for (a `needsConsent` error's `data.items`). */
+export interface ConsentItem {
+  id: string;
+  field: string;
+  value: unknown;
+  /** What allowing it hands over. */
+  note: string;
+}
+
+/** JSON-RPC error codes (protocol.md, "Errors"), by their `data.kind`. */
+export const ErrorCode = {
+  badInput: -32602,
+  notFound: -32001,
+  engineUnavailable: -32002,
+  templateProblem: -32003,
+  conflict: -32004,
+  engineError: -32005,
+  needsConsent: -32006,
+  internal: -32603,
+} as const;
+
+/** Settings a request may override (protocol.md, "Settings"). */
+export interface SandboxSettings {
+  agent?: string;
+  template?: string;
+  env?: string[] | Record<string, string>;
+  volumes?: string[];
+  mountDockerSocket?: boolean;
+  credentials?: SandboxConfig['credentials'];
+  hostCertificates?: boolean;
+  name?: string;
+}
+
+/** A request about a workspace's sandbox: its path or `file:` URI (optional with one folder open). */
+export interface ByWorkspace {
+  workspace?: string;
+  ids?: undefined;
+}
+
+/** A request about sandboxes by id (short or full id, unique prefix, or name). */
+export interface ByIds {
+  ids: string[];
+  workspace?: undefined;
+}
+
+/** A request about exactly one sandbox by id. */
+export interface ByOneId {
+  ids: [string];
+  workspace?: undefined;
+}
+
+/** A request about every Berth sandbox on the engine. */
+export interface All {
+  all: true;
+  workspace?: undefined;
+  ids?: undefined;
+}
+
+export interface RunParams extends ByWorkspace, SandboxSettings {
+  /** Words after the agent's own default arguments. */
+  agentArgs?: string[];
+  recreate?: boolean;
+  /** Ids of `needsConsent` items the user allowed. */
+  accept?: string[];
+}
+
+/** The server → client notification that carries one Status. */
+export const DID_CHANGE_STATUS = 'sandbox/didChangeStatus';
+
+/** The request methods, by the name of the function that sends each. */
+export const Method = {
+  run: 'sandbox/run',
+  recreate: 'sandbox/recreate',
+  stop: 'sandbox/stop',
+  remove: 'sandbox/remove',
+  list: 'sandbox/list',
+  inspect: 'sandbox/inspect',
+  exec: 'sandbox/exec',
+  logs: 'sandbox/logs',
+  status: 'sandbox/status',
+  agents: 'sandbox/agents',
+} as const;
+
+export type Method = (typeof Method)[keyof typeof Method];
+
+/**
+ * Sends one request and answers its result. What a failure does is the transport's choice: the
+ * extension's shows it to the user and answers undefined; another may throw.
+ */
+export type Send = <T>(method: Method, params: object) => Promise<T | undefined>;
+
+/** One typed function per request of protocol.md. */
+export interface Requests {
+  /** Creates the sandbox when there is none, starts it when stopped; never runs the agent itself. */
+  run(params: RunParams): Promise<RunResult | undefined>;
+  /** Replaces the sandbox with one made from the requested configuration. */
+  recreate(params: RunParams): Promise<RunResult | undefined>;
+  /** A workspace's sandbox, now exited. */
+  stop(params: ByWorkspace): Promise<Sandbox | undefined>;
+  /** Each sandbox named (or every one), now exited. */
+  stop(params: ByIds | All): Promise<Sandbox[] | undefined>;
+  /** The ids removed. */
+  remove(params: ByWorkspace | ByIds | All): Promise<{ removed: string[] } | undefined>;
+  /** Every Berth sandbox on the engine, oldest first. */
+  list(): Promise<Sandbox[] | undefined>;
+  inspect(params: ByWorkspace | ByIds): Promise<SandboxDetails[] | undefined>;
+  exec(params: (ByWorkspace | ByOneId) & { command: string[] }): Promise<ExecResult | undefined>;
+  /** The container's own output. */
+  logs(params: (ByWorkspace | ByOneId) & { tail?: number }): Promise<{ text: string } | undefined>;
+  /** Read fresh from the engine: that workspace, or every open folder. */
+  status(params?: ByWorkspace): Promise<Status[] | undefined>;
+  agents(): Promise<Agent[] | undefined>;
+}
+
+export function requests(send: Send): Requests {
+  return {
+    run: (params) => send(Method.run, params),
+    recreate: (params) => send(Method.recreate, params),
+    stop: ((params: ByWorkspace | ByIds | All) => send(Method.stop, params)) as Requests['stop'],
+    remove: (params) => send(Method.remove, params),
+    list: () => send(Method.list, {}),
+    inspect: (params) => send(Method.inspect, params),
+    exec: (params) => send(Method.exec, params),
+    logs: (params) => send(Method.logs, params),
+    status: (params = {}) => send(Method.status, params),
+    agents: () => send(Method.agents, {}),
+  };
+}

@@ -1,0 +1,73 @@
+// Unit tests of actions.ts: what the quick picks offer in each state (compiled to out/unit by `npm run compile:unit`).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const st = require('../../../out/unit/states.js');
+const views = require('../../../out/unit/views.js');
+const act = require('../../../out/unit/actions.js');
+
+const sandbox = {
+  id: 'abcdef012345',
+  name: 'berth-claude-proj-1a2b3c',
+  workspace: '/home/u/proj',
+  agent: 'claude',
+  template: 'berth-test/claude:1',
+  status: 'running',
+  state: 'running',
+  createdAt: '2026-01-02T03:04:05Z',
+};
+const status = (state, extra = {}) => ({ workspace: '/home/u/proj', state, sandbox: state === 'absent' ? null : sandbox, drift: [], ...extra });
+const drift = [{ field: 'env', recorded: ['A=1'], requested: ['A=2'] }];
+
+const commands = (list) => list.map((a) => a.command);
+
+test('quick pick actions per state', () => {
+  assert.deepEqual(commands(act.actionsFor(status('absent'), 'running')), [
+    'berth.runAgent', 'berth.startSandbox', 'berth.listSandboxes', 'berth.showOutput',
+  ]);
+  const running = commands(act.actionsFor(status('running'), 'running'));
+  assert.equal(running[0], 'berth.runAgent');
+  for (const c of ['berth.openShell', 'berth.stopSandbox', 'berth.recreateSandbox', 'berth.removeSandbox', 'berth.showLogs', 'berth.inspectSandbox']) {
+    assert.ok(running.includes(c), c);
+  }
+  assert.ok(!running.includes('berth.startSandbox'));
+  const stopped = commands(act.actionsFor(status('stopped'), 'running'));
+  assert.ok(stopped.includes('berth.startSandbox'));
+  assert.ok(!stopped.includes('berth.stopSandbox'));
+  assert.ok(!stopped.includes('berth.openShell'));
+  for (const busy of st.BUSY_STATES) {
+    const c = commands(act.actionsFor(status(busy), 'running'));
+    assert.ok(!c.includes('berth.runAgent') && !c.includes('berth.removeSandbox'), busy);
+  }
+  assert.deepEqual(commands(act.actionsFor(status('unavailable'), 'running')), ['berth.showOutput', 'berth.restartServer']);
+  assert.ok(commands(act.actionsFor(status('error'), 'running')).includes('berth.removeSandbox'));
+});
+
+test('drift puts Recreate first', () => {
+  for (const state of ['running', 'stopped']) {
+    const a = act.actionsFor(status(state, { drift }), 'running');
+    assert.equal(a[0].command, 'berth.recreateSandbox');
+    assert.match(a[0].description, /env/);
+  }
+});
+
+test('a failed server offers restart, output and the interpreter setting', () => {
+  assert.deepEqual(commands(act.actionsFor(undefined, 'failed')), [
+    'berth.restartServer', 'berth.showOutput', 'berth.openInterpreterSetting',
+  ]);
+});
+
+test('list actions depend on state and whether the folder is open', () => {
+  const ids = (s, open) => act.sandboxActions(s, open).map((a) => a.id);
+  assert.deepEqual(ids(sandbox, true), ['run', 'shell', 'inspect', 'logs', 'stop', 'remove']);
+  assert.deepEqual(ids({ ...sandbox, status: 'exited', state: 'stopped' }, false), ['inspect', 'logs', 'remove']);
+  assert.match(views.sandboxPickItem(sandbox).description, /abcdef012345/);
+});
+
+test("List Sandboxes' actions follow the server's state", () => {
+  const ids = (s) => act.sandboxActions(s, true).map((x) => x.id);
+  assert.deepEqual(ids({ ...sandbox, status: 'restarting', state: 'starting' }), ['run', 'inspect', 'logs', 'remove']);
+  assert.deepEqual(ids({ ...sandbox, status: 'paused', state: 'stopped' }), ['run', 'inspect', 'logs', 'remove']);
+});

@@ -1,0 +1,55 @@
+// Unit tests of protocol.ts: it names every request and error of protocol.md, and each request
+// function sends its own method with the params it was given (compiled by `npm run compile:unit`).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const pr = require('../../../out/unit/protocol.js');
+const contract = fs.readFileSync(new URL('../../../protocol.md', import.meta.url), 'utf8');
+
+test('one function per request of protocol.md, and no other', () => {
+  const documented = [...contract.matchAll(/^### `(sandbox\/\w+)`/gm)].map((m) => m[1]).sort();
+  assert.deepEqual(Object.values(pr.Method).sort(), documented);
+  assert.deepEqual(Object.keys(pr.requests(async () => undefined)).sort(), Object.keys(pr.Method).sort());
+  assert.match(contract, new RegExp(`Notification: \`${pr.DID_CHANGE_STATUS}\``));
+});
+
+test('the error codes are those of protocol.md', () => {
+  const documented = Object.fromEntries(
+    [...contract.matchAll(/^\| (-32\d{3}) \| `(\w+)` \|/gm)].map((m) => [m[2], Number(m[1])]),
+  );
+  assert.deepEqual({ ...pr.ErrorCode }, documented);
+  assert.equal(pr.ErrorCode.needsConsent, -32006);
+});
+
+test('each request sends its method and exactly its params', async () => {
+  const sent = [];
+  const api = pr.requests(async (method, params) => {
+    sent.push([method, params]);
+    return 'answer';
+  });
+  assert.equal(await api.run({ workspace: '/w', agentArgs: ['-c'] }), 'answer');
+  await api.recreate({ workspace: '/w' });
+  await api.stop({ ids: ['abcdef012345'] });
+  await api.remove({ all: true });
+  await api.list();
+  await api.inspect({ ids: ['abcdef012345'] });
+  await api.exec({ ids: ['abcdef012345'], command: ['true'] });
+  await api.logs({ ids: ['abcdef012345'], tail: 2000 });
+  await api.status();
+  await api.agents();
+  assert.deepEqual(sent, [
+    ['sandbox/run', { workspace: '/w', agentArgs: ['-c'] }],
+    ['sandbox/recreate', { workspace: '/w' }],
+    ['sandbox/stop', { ids: ['abcdef012345'] }],
+    ['sandbox/remove', { all: true }],
+    ['sandbox/list', {}],
+    ['sandbox/inspect', { ids: ['abcdef012345'] }],
+    ['sandbox/exec', { ids: ['abcdef012345'], command: ['true'] }],
+    ['sandbox/logs', { ids: ['abcdef012345'], tail: 2000 }],
+    ['sandbox/status', {}],
+    ['sandbox/agents', {}],
+  ]);
+});

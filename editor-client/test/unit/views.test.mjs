@@ -1,0 +1,134 @@
+// Unit tests of views.ts: the status bar item, tooltips, tree and pick rows, drift messages (compiled to out/unit by `npm run compile:unit`).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const st = require('../../../out/unit/states.js');
+const views = require('../../../out/unit/views.js');
+
+const sandbox = {
+  id: 'abcdef012345',
+  name: 'berth-claude-proj-1a2b3c',
+  workspace: '/home/u/proj',
+  agent: 'claude',
+  template: 'berth-test/claude:1',
+  status: 'running',
+  state: 'running',
+  createdAt: '2026-01-02T03:04:05Z',
+};
+const status = (state, extra = {}) => ({ workspace: '/home/u/proj', state, sandbox: state === 'absent' ? null : sandbox, drift: [], ...extra });
+const drift = [{ field: 'env', recorded: ['A=1'], requested: ['A=2'] }];
+test('every state has its own icon and label in the status bar', () => {
+  const expected = {
+    absent: ['$(circle-large-outline)', 'absent'],
+    creating: ['$(sync~spin)', 'creating…'],
+    starting: ['$(sync~spin)', 'starting…'],
+    running: ['$(vm-running)', 'running'],
+    stopping: ['$(sync~spin)', 'stopping…'],
+    stopped: ['$(vm-outline)', 'stopped'],
+    removing: ['$(sync~spin)', 'removing…'],
+    error: ['$(error)', 'error'],
+    unavailable: ['$(debug-disconnect)', 'Docker unavailable'],
+  };
+  for (const [state, [icon, label]] of Object.entries(expected)) {
+    const v = views.statusBarView(status(state), 'running');
+    assert.equal(v.text, `${icon} Berth: ${label}`, state);
+  }
+});
+
+test('busy states spin', () => {
+  for (const s of st.BUSY_STATES) assert.match(views.statusBarView(status(s), 'running').text, /sync~spin/);
+});
+
+test('error and unavailable get the error background, drift the warning one', () => {
+  assert.equal(views.statusBarView(status('error'), 'running').background, 'error');
+  assert.equal(views.statusBarView(status('unavailable'), 'running').background, 'error');
+  assert.equal(views.statusBarView(status('running'), 'running').background, undefined);
+  const v = views.statusBarView(status('running', { drift }), 'running');
+  assert.equal(v.background, 'warning');
+  assert.equal(v.text, '$(warning) Berth: running (settings changed)');
+});
+
+test('multi-root shows the folder name', () => {
+  const v = views.statusBarView(status('stopped'), 'running', { folderName: 'api', multiRoot: true });
+  assert.equal(v.text, '$(vm-outline) Berth (api): stopped');
+  const single = views.statusBarView(status('stopped'), 'running', { folderName: 'api', multiRoot: false });
+  assert.equal(single.text, '$(vm-outline) Berth: stopped');
+});
+
+test('before the first status, and when the server failed', () => {
+  assert.equal(views.statusBarView(undefined, 'starting').text, '$(sync~spin) Berth');
+  const failed = views.statusBarView(undefined, 'failed');
+  assert.match(failed.text, /^\$\(error\) Berth: server not running$/);
+  assert.equal(failed.background, 'error');
+});
+
+test('tooltip carries id, template, agent, created time and drift details', () => {
+  const tip = views.statusTooltip(status('running', { drift }), { folderName: 'proj', formatTime: (iso) => `T(${iso})` });
+  assert.match(tip, /`abcdef012345`/);
+  assert.match(tip, /`berth-test\/claude:1`/);
+  assert.match(tip, /Agent: `claude`/);
+  assert.match(tip, /Created: T\(2026-01-02T03:04:05Z\)/);
+  assert.match(tip, /env: `A=1` → `A=2`/);
+  assert.match(tip, /Recreate applies them/);
+});
+
+test('tooltip of an absent folder names the folder and the message', () => {
+  const tip = views.statusTooltip(status('unavailable', { sandbox: null, message: 'Docker is not running' }));
+  assert.match(tip, /`\/home\/u\/proj`/);
+  assert.match(tip, /Docker is not running/);
+});
+
+test('markdown in user text is escaped', () => {
+  assert.equal(views.md('a*b_[c]'), 'a\\*b\\_\\[c\\]');
+});
+
+test('drift messages and keys', () => {
+  assert.deepEqual(views.driftLines(drift), ['env: A=1 → A=2']);
+  assert.deepEqual(views.driftLines([{ field: 'template', recorded: 'a', requested: null }]), ['template: a → (unset)']);
+  const volumes = { field: 'volumes', recorded: [], requested: ['/home/ada:/mnt/home'] };
+  assert.equal(
+    views.driftMessage('proj', [volumes]),
+    'Berth: the sandbox of "proj" differs from its settings: volumes: (none) → /home/ada:/mnt/home. ' +
+      'Recreate it to apply the settings; files in the workspace folder are kept.',
+  );
+  const env = { field: 'env', recorded: ['A', 'B'], requested: ['A', 'C'], changed: ['A'] };
+  assert.deepEqual(views.driftLines([env]), ['env: A, B → A, C (value of A changed)']);
+  assert.notEqual(views.driftKey('/a', drift), views.driftKey('/a', []));
+  assert.equal(views.driftKey('/a', drift), views.driftKey('/a', JSON.parse(JSON.stringify(drift))));
+});
+
+test('tree items: state icon, context value, live transient state and drift', () => {
+  const t = views.sandboxTreeItem(sandbox);
+  assert.equal(t.label, 'proj');
+  assert.equal(t.icon, 'vm-running');
+  assert.equal(t.contextValue, 'berth.sandbox.running');
+  assert.match(t.description, /running · claude · berth-test\/claude:1/);
+  const stopping = views.sandboxTreeItem(sandbox, status('stopping'));
+  assert.equal(stopping.contextValue, 'berth.sandbox.stopping');
+  assert.equal(stopping.icon, 'sync');
+  const drifted = views.sandboxTreeItem(sandbox, status('running', { drift }));
+  assert.equal(drifted.icon, 'warning');
+  const exited = views.sandboxTreeItem({ ...sandbox, status: 'exited', state: 'stopped' });
+  assert.equal(exited.contextValue, 'berth.sandbox.stopped');
+  // a status about another sandbox of the same workspace does not apply
+  const other = views.sandboxTreeItem(sandbox, { ...status('stopping'), sandbox: { ...sandbox, id: 'ffffffffffff' } });
+  assert.equal(other.contextValue, 'berth.sandbox.running');
+});
+
+test('remove-all confirmation counts', () => {
+  assert.equal(views.removeAllMessage(1), 'Remove the 1 Berth sandbox on this Docker engine?');
+  assert.equal(views.removeAllMessage(3), 'Remove all 3 Berth sandboxes on this Docker engine?');
+});
+
+test("the server's state is shown as it is, not derived from the engine's status", () => {
+  // The client no longer maps engine states: a sandbox the server calls error stays error.
+  const dead = views.sandboxTreeItem({ ...sandbox, status: 'dead', state: 'error' });
+  assert.equal(dead.contextValue, 'berth.sandbox.error');
+  assert.equal(dead.icon, 'error');
+  assert.match(dead.description, /^error · claude/);
+  const restarting = views.sandboxPickItem({ ...sandbox, status: 'restarting', state: 'starting' });
+  assert.match(restarting.label, /^\$\(sync\) /);
+  assert.match(restarting.description, /^starting… · claude/);
+});

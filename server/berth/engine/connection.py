@@ -1,0 +1,264 @@
+"""The connection to the Docker engine: finding and connecting to it, bounding every call, and turning
+docker-py's failures into Berth's error kinds.
+
+Every docker-py call that needs more than `call` lives here too: those reaching into docker-py's private
+helpers (a HEAD request, a bounded pull) and those where an answer code means something to Berth (409:
+a name taken, a removal already under way). The sandbox logic above sees Berth's errors only.
+
+docker (and requests under it) is imported lazily, so the server can answer `initialize` before
+paying for that import.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from berth.errors import BerthError, EngineError, EngineUnavailable, NotFound, TemplateProblem
+
+if TYPE_CHECKING:
+    import docker
+
+T = TypeVar("T")
+
+# Bounded so that a stuck engine can never freeze a caller. Streams (pulls, the event stream) are
+# bounded by it too, between two reads: they may run long, but never silently forever.
+DEFAULT_TIMEOUT = 30.0
+# How long a user's command in the sandbox may run (`exec`).
+COMMAND_TIMEOUT = 3600.0
+
+
+def engine_timeout() -> float:
+    """DEFAULT_TIMEOUT, or BERTH_ENGINE_TIMEOUT seconds when set to a sane number (tests lower it to
+    see a stuck engine call fail fast); anything else falls back to the default."""
+    try:
+        value = float(os.environ.get("BERTH_ENGINE_TIMEOUT", ""))
+    except ValueError:
+        return DEFAULT_TIMEOUT
+    return value if 0.5 <= value <= 3600 else DEFAULT_TIMEOUT
+
+
+def docker_host() -> str | None:
+    """The engine address the docker CLI would use: DOCKER_HOST, else the current context's."""
+    host = os.environ.get("DOCKER_HOST")
+    if host:
+        return host
+    try:
+        from docker.context import ContextAPI
+
+        ctx = ContextAPI.get_current_context()
+        return ctx.Host if ctx is not None and ctx.Host else None
+    except Exception:  # a broken ~/.docker/config.json must not stop Berth: use the default socket
+        return None
+
+
+def connect(timeout: float | None = None) -> docker.APIClient:
+    import docker
+    from docker.utils import kwargs_from_env
+
+    kwargs: dict[str, Any] = kwargs_from_env()
+    host = docker_host()
+    if host and "base_url" not in kwargs:
+        kwargs["base_url"] = host
+    try:
+        return docker.APIClient(version="auto", timeout=timeout or engine_timeout(), **kwargs)
+    except Exception as exc:
+        raise unavailable(exc) from None
+
+
+class Connection:
+    """An engine's clients, connected on first use: `api` for Berth's own calls, bounded by the
+    engine timeout, and `command_api` for a user's own commands (`exec`), which may rightly run for
+    minutes and which the engine timeout would cut off."""
+
+    def __init__(self, client: docker.APIClient | None = None, timeout: float | None = None) -> None:
+        self._client = client
+        self._command_client: docker.APIClient | None = None
+        self._lock = threading.Lock()
+        self.timeout = timeout
+
+    @property
+    def api(self) -> docker.APIClient:
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = connect(self.timeout)
+        return self._client
+
+    @property
+    def command_api(self) -> docker.APIClient:
+        if self._command_client is None:
+            with self._lock:
+                if self._command_client is None:
+                    self._command_client = connect(COMMAND_TIMEOUT)
+        return self._command_client
+
+    def ping(self) -> bool:
+        try:
+            return bool(self.api.ping())
+        except Exception:
+            return False
+
+
+def unavailable(exc: BaseException | None = None) -> EngineUnavailable:
+    where = docker_host() or "the default socket (/var/run/docker.sock)"
+    detail = f" ({_first_line(exc)})" if exc else ""
+    return EngineUnavailable(
+        f"The Docker engine is not answering at {where}{detail}. "
+        "Start Docker (or dockerd) and try again.")
+
+
+@contextmanager
+def translated(what: str) -> Iterator[None]:
+    """Re-raise docker/requests errors from `what` as Berth errors with a message a user can act on."""
+    import docker.errors
+    import requests.exceptions
+    import urllib3.exceptions
+
+    try:
+        yield
+    except BerthError:
+        raise
+    except docker.errors.NotFound as exc:
+        raise NotFound(f"{what}: {_explanation(exc)}") from None
+    except docker.errors.APIError as exc:
+        raise EngineError(f"{what}: {_explanation(exc)}") from None
+    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
+            ConnectionError, TimeoutError) as exc:
+        raise unavailable(exc) from None
+    except urllib3.exceptions.HTTPError as exc:
+        # Reads of a streamed answer (a pull) go to urllib3 directly, so its errors arrive untranslated
+        # by requests: a read timeout, a connection dropped mid-answer.
+        raise unavailable(exc) from None
+    except docker.errors.DockerException as exc:
+        raise unavailable(exc) from None
+
+
+def call(what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    with translated(what):
+        return fn(*args, **kwargs)
+
+
+# -- calls whose answer codes mean something to Berth ---------------------------------------------
+
+
+def create_container(api: docker.APIClient, what: str, **kwargs: Any) -> str | None:
+    """The new container's id, or None when its name is taken (409: by whom is the caller's
+    question)."""
+    from docker.errors import APIError
+
+    with translated(what):
+        try:
+            return api.create_container(**kwargs)["Id"]
+        except APIError as exc:
+            if exc.status_code != 409:
+                raise
+            return None
+
+
+def remove_container(api: docker.APIClient, container_id: str, what: str) -> bool:
+    """Remove a container with its anonymous volumes; False when it was gone already. A removal
+    already under way (another window's) counts as this one."""
+    import docker.errors
+
+    try:
+        with translated(what):
+            try:
+                api.remove_container(container_id, force=True, v=True)
+            except docker.errors.NotFound:
+                return False
+            except docker.errors.APIError as exc:
+                if exc.status_code == 409 and "already in progress" in str(exc):
+                    return True
+                raise
+    except NotFound:
+        return False
+    return True
+
+
+def image_or_none(api: docker.APIClient, image: str, what: str) -> dict[str, Any] | None:
+    """The image's inspect data, or None when the engine does not have it."""
+    import docker.errors
+
+    with translated(what):
+        try:
+            return api.inspect_image(image)
+        except docker.errors.NotFound:
+            return None
+
+
+# -- calls through docker-py's private helpers ----------------------------------------------------
+
+
+def path_exists(api: docker.APIClient, container_id: str, path: str, what: str) -> bool:
+    """Whether `path` exists in the container. HEAD is the engine's stat of a path in the container
+    (~1 ms); GET would build a tar of it in a re-executed, chrooted helper process (~40 ms on Docker
+    20.10)."""
+    with translated(what):
+        # requests' own head(): docker-py's timeout is not applied to it unless passed here.
+        response = api.head(api._url("/containers/{0}/archive", container_id),
+                            params={"path": path}, timeout=api.timeout)
+        if response.status_code == 404:
+            return False
+        api._raise_for_status(response)
+    return True
+
+
+def pull(api: docker.APIClient, image: str) -> Iterator[dict[str, Any]]:
+    """The decoded lines of `docker pull image`, as APIClient.pull(stream=True) gives them, but with
+    every read bounded by the client's timeout: docker-py sends pulls with no timeout at all. A pull
+    that makes no progress for that long is a TemplateProblem; call it inside `translated`."""
+    import requests.exceptions
+    import urllib3.exceptions
+    from docker import auth
+    from docker.utils import parse_repository_tag
+
+    repo, tag = parse_repository_tag(image)
+    registry, _ = auth.resolve_repository_name(repo)
+    headers = {}
+    header = auth.get_config_header(api, registry)
+    if header:
+        headers["X-Registry-Auth"] = header
+    response = None
+    try:
+        response = api._post(api._url("/images/create"),
+                             params={"fromImage": repo, "tag": tag or "latest"}, headers=headers,
+                             stream=True, timeout=api.timeout)
+        api._raise_for_status(response)
+        yield from api._stream_helper(response, decode=True)
+    except (requests.exceptions.ReadTimeout, urllib3.exceptions.ReadTimeoutError):
+        raise TemplateProblem(
+            f"the pull made no progress for {api.timeout:g} s (the registry or the Docker "
+            "engine stopped answering)") from None
+    finally:
+        # An abandoned pull must not keep its connection: the engine then cancels the pull.
+        if response is not None:
+            response.close()
+
+
+def events(api: docker.APIClient, *, since: str, filters: dict[str, Any], timeout: float) -> Any:
+    """api.events(), less its unbounded reads: each read of the stream waits at most `timeout`
+    (then requests' or urllib3's ReadTimeout(Error) says the stream was silent that long). The same
+    request and decoding as docker-py's, on its own helpers; close() ends it."""
+    from docker.types import CancellableStream
+    from docker.utils import convert_filters
+
+    response = api._get(api._url("/events"), stream=True, timeout=timeout,
+                        params={"since": since, "filters": convert_filters(filters)})
+    api._raise_for_status(response)
+    return CancellableStream(api._stream_helper(response, decode=True), response)
+
+
+def _explanation(exc: Any) -> str:
+    text = getattr(exc, "explanation", None) or str(exc)
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return _first_line(text)
+
+
+def _first_line(exc: object) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__

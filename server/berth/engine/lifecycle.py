@@ -1,0 +1,192 @@
+"""A sandbox's life: creating (or adopting one another window created that moment), starting,
+replacing, stopping and removing its container. The caller holds the workspace's lock.
+
+`warnings` collects what the one-time setup says, for the `run` that set the sandbox up.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from berth import __version__, labels
+from berth.agents import get_agent, missing_binary_message
+from berth.config import SandboxConfig
+from berth.container_setup import IDLE_ENTRYPOINT
+from berth.engine import lookup, setup, templates
+from berth.engine.connection import call, create_container, remove_container, translated
+from berth.engine.templates import Progress
+from berth.errors import BerthError, Conflict, EngineError, NotFound, TemplateProblem
+from berth.models import Sandbox
+from berth.workspace import default_sandbox_name, workspace_key
+
+if TYPE_CHECKING:
+    import docker
+
+log = logging.getLogger(__name__)
+
+
+def create(api: docker.APIClient, workspace: str, config: SandboxConfig, progress: Progress,
+           warnings: list[str], *, adopt: bool = True) -> tuple[Sandbox, bool]:
+    """Create, start and set up the workspace's sandbox; whether this call created it. With `adopt`,
+    a name taken by this workspace's sandbox (made by another window at the same moment) means that
+    one is used instead."""
+    agent = get_agent(config.agent)
+    image = templates.ensure_image(api, config.template, progress)
+    name = config.name or default_sandbox_name(agent.name, workspace)
+    progress("creating", f"Creating sandbox {name} from {config.template}")
+    created = create_container(
+        api, f"Creating sandbox from {config.template}",
+        image=config.template,
+        name=name,
+        entrypoint=IDLE_ENTRYPOINT,
+        user="0",
+        working_dir=workspace,
+        environment=setup.environment(config, agent),
+        labels=labels.sandbox_labels(workspace, workspace_key(workspace), config,
+                                     templates.image_user(image), __version__),
+        host_config=api.create_host_config(mounts=setup.mounts(workspace, config, agent),
+                                           privileged=False),
+        detach=True,
+    )
+    if created is None and not adopt:
+        raise Conflict(f"The container name {name!r} is already used by another container; "
+                       "choose another name.", field="name", value=name)
+    if created is None:
+        return _adopt(api, workspace, name, progress, warnings), False
+    sandbox = lookup.by_id(api, created)
+    if sandbox is None:
+        raise EngineError(f"Sandbox {name} vanished right after it was created.")
+    try:
+        return start(api, sandbox, progress, warnings), True
+    except BaseException:
+        _discard(api, sandbox)
+        raise
+
+
+def _adopt(api: docker.APIClient, workspace: str, name: str, progress: Progress,
+           warnings: list[str]) -> Sandbox:
+    """Another window or the CLI created this workspace's sandbox at the same moment: use it."""
+    # The engine reserves a name before the container it names shows in its list: right after
+    # a 409 the winner's container may not be listed yet. Look again briefly before calling the
+    # name taken by a stranger (seen with three concurrent `run`s from separate processes).
+    deadline = time.monotonic() + 5
+    while not (holder := lookup.name_holder(api, name)):
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    other = holder[1] if holder else None
+    if other is None or other.workspace != workspace:
+        raise Conflict(
+            f"The container name {name!r} is already used by a container that is not this "
+            "workspace's sandbox; choose another name.", field="name", value=name)
+    # Its creator starts and sets it up: wait for that rather than race it (starting a container
+    # the engine is still registering fails with "No such container"). One still `created`
+    # after the wait was left by a creator that died: it is started here.
+    while other.status == "created" and time.monotonic() < deadline:
+        time.sleep(0.05)
+        other = lookup.refreshed(api, other)
+    if other.status == "running":
+        return setup.ensure_set_up(api, other, warnings)
+    return start(api, other, progress, warnings)
+
+
+def start(api: docker.APIClient, sandbox: Sandbox, progress: Progress,
+          warnings: list[str]) -> Sandbox:
+    """Start (or unpause) the sandbox; set it up when this is its first start, or when its setup
+    never finished."""
+    first_start = sandbox.status == "created"
+    progress("starting", f"Starting sandbox {sandbox.name}")
+    try:
+        with translated(f"Starting sandbox {sandbox.name}"):
+            if sandbox.status == "paused":  # `docker pause` from outside; start would refuse
+                api.unpause(sandbox.full_id)
+            else:
+                api.start(sandbox.full_id)
+    except EngineError as exc:
+        raise _start_failure(sandbox, exc) from None
+    if first_start:
+        setup.set_up(api, sandbox, warnings)
+        return lookup.refreshed(api, sandbox)
+    return setup.ensure_set_up(api, lookup.refreshed(api, sandbox), warnings)
+
+
+def _start_failure(sandbox: Sandbox, exc: EngineError) -> BerthError:
+    text = exc.message
+    if "exec format error" in text:
+        return TemplateProblem(
+            f"The template {sandbox.template} is built for another CPU architecture than the "
+            "Docker engine's and cannot run here.", value=sandbox.template)
+    if '"/bin/sh"' in text and "no such file" in text:
+        return TemplateProblem(missing_binary_message(get_agent(sandbox.agent)),
+                               value=sandbox.template)
+    return exc
+
+
+def replace(api: docker.APIClient, workspace: str, old: Sandbox, config: SandboxConfig,
+            progress: Progress, warnings: list[str]) -> tuple[Sandbox, list[str]]:
+    """Create the workspace's sandbox anew from `config`, then remove `old`.
+
+    Until the new sandbox exists and is set up, `old` is left running; when the new one takes
+    its name, `old` steps aside under another name and gets it back if anything fails, so a
+    failed recreate leaves the same container, by the same name, in the same state. An old one
+    that cannot be removed at the end is not a failure: returned beside the new one, it is a warning.
+    """
+    name = config.name or default_sandbox_name(get_agent(config.agent).name, workspace)
+    holder = lookup.name_holder(api, name)
+    if holder and holder[0] != old.full_id:
+        raise Conflict(f"The container name {name!r} is already used by another container; "
+                       f"choose another name (the sandbox {old.name} was left as it was).",
+                       field="name", value=name)
+    aside = None
+    if name == old.name:
+        aside = f"{old.name}.replaced-{old.id}"
+        try:
+            call(f"Renaming sandbox {old.name} to {aside}", api.rename, old.full_id, aside)
+        except NotFound:
+            aside = None  # removed meanwhile: there is nothing left to keep
+    try:
+        new, _ = create(api, workspace, config, progress, warnings, adopt=False)
+    except BaseException:
+        if aside is not None:
+            _take_name_back(api, old, aside)
+        raise
+    try:
+        remove(api, old)
+    except BerthError as exc:
+        log.error("Could not remove the replaced sandbox %s: %s", aside or old.name, exc.message)
+        return new, [f"The sandbox was recreated, but the old one ({aside or old.name}, "
+                     f"{old.id}) could not be removed: {exc.message} Remove it with "
+                     f"`berth rm {old.id}`."]
+    return new, []
+
+
+def _take_name_back(api: docker.APIClient, old: Sandbox, aside: str) -> None:
+    try:
+        call(f"Renaming sandbox {aside} back to {old.name}", api.rename, old.full_id, old.name)
+    except BerthError as exc:
+        log.error("The sandbox %s (%s) could not get its name %s back: %s", aside, old.id,
+                  old.name, exc.message)
+
+
+def stop(api: docker.APIClient, sandbox: Sandbox) -> Sandbox:
+    """Stop the sandbox (at once: its main process ends on SIGTERM); it as it is now."""
+    if sandbox.status in ("running", "restarting", "paused"):
+        call(f"Stopping sandbox {sandbox.name}", api.stop, sandbox.full_id, timeout=10)
+    return lookup.refreshed(api, sandbox)
+
+
+def remove(api: docker.APIClient, sandbox: Sandbox) -> bool:
+    """Remove one Berth container; named volumes (the credentials) and bind mounts stay. False when
+    it was gone already."""
+    if not labels.is_berth(sandbox.labels):
+        raise Conflict(f"Container {sandbox.name} is not a Berth sandbox; it was left alone.")
+    return remove_container(api, sandbox.full_id, f"Removing sandbox {sandbox.name}")
+
+
+def _discard(api: docker.APIClient, sandbox: Sandbox) -> None:
+    try:
+        remove(api, sandbox)
+    except BerthError as exc:
+        log.error("Could not remove the half-made sandbox %s: %s", sandbox.name, exc.message)

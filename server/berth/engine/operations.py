@@ -1,0 +1,231 @@
+"""Engine: every operation the front ends (the stdio server and the CLI) ask of Berth, over docker-py.
+
+One container per workspace, found by labels, never anything else. Each operation reads top to bottom
+here; the steps are in the modules beside this one (lookup, lifecycle, setup, commands, templates,
+connection). Every method is blocking; the server calls them from its own worker threads.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, TypeVar
+
+from berth import user_config
+from berth.config import ConfigRequest
+from berth.engine import commands, lifecycle, lookup, setup, templates
+from berth.engine.connection import Connection
+from berth.engine.setup import SOCKET_WARNING
+from berth.engine.templates import Progress
+from berth.errors import Conflict
+from berth.models import ExecResult, RunResult, Sandbox, Status
+from berth.selection import IDS, WORKSPACE, Selection
+from berth.trust import mount_warnings
+
+if TYPE_CHECKING:
+    import docker
+
+T = TypeVar("T")
+
+ROOT_WORKSPACE_WARNING = (
+    "The workspace is owned by root, so the sandbox's non-root agent user cannot write to it. "
+    "Berth never changes your files' ownership: open a folder your own user owns."
+)
+
+# Sees the workspace's sandbox (None when it has none) and its environment before a create or
+# recreate; refuses by raising a BerthError.
+Guard = Callable[[Sandbox | None, Mapping[str, str]], None]
+
+
+def _no_progress(phase: str, message: str) -> None:
+    pass
+
+
+class Engine:
+    def __init__(self, client: docker.APIClient | None = None,
+                 timeout: float | None = None) -> None:
+        self._connection = Connection(client, timeout)
+        self._locks_lock = threading.Lock()
+        self._workspace_locks: dict[str, threading.Lock] = {}
+
+    @property
+    def api(self) -> docker.APIClient:
+        return self._connection.api
+
+    def ping(self) -> bool:
+        return self._connection.ping()
+
+    def _workspace_lock(self, workspace: str) -> threading.Lock:
+        with self._locks_lock:
+            return self._workspace_locks.setdefault(workspace, threading.Lock())
+
+    # -- finding sandboxes ----------------------------------------------------------------------
+
+    def list(self) -> list[Sandbox]:
+        return lookup.list_sandboxes(self.api)
+
+    def find(self, workspace: str) -> Sandbox | None:
+        return lookup.find(self.api, workspace)
+
+    def require(self, workspace: str) -> Sandbox:
+        """The workspace's sandbox; NotFound when it has none."""
+        return Selection(workspace=workspace).one(self)
+
+    def select(self, which: Selection) -> list[Sandbox]:
+        return which.sandboxes(self)
+
+    def status(self, workspace: str, request: ConfigRequest | None = None) -> Status:
+        sandbox = self.find(workspace)
+        seen = lookup.inspected(self.api, sandbox) if sandbox is not None else None
+        if seen is None:
+            return Status(workspace=workspace, state="absent")
+        sandbox, container_env = seen
+        drift = [] if request is None else \
+            _with_user_defaults(request).drift(sandbox.config, container_env)
+        return Status(workspace=workspace, state=sandbox.state, sandbox=sandbox, drift=drift)
+
+    # -- run ------------------------------------------------------------------------------------
+
+    def run(self, workspace: str, request: ConfigRequest, agent_args: Iterable[str] = (), *,
+            recreate: bool = False, progress: Progress = _no_progress,
+            guard: Guard | None = None, tty: bool = True) -> RunResult:
+        """Create the workspace's sandbox if it has none, start it if stopped; never run the agent.
+
+        The result carries the argv that attaches the agent interactively (`tty`: from a terminal).
+        A request that differs from the recorded configuration leaves the sandbox as it is and
+        reports the drift, unless `recreate` asks to apply it. `guard` sees the sandbox (or None)
+        and its environment before anything is created or recreated, and may refuse by raising.
+        """
+        agent_args = tuple(agent_args)
+        request = _with_user_defaults(request)
+        api = self.api
+        pulled: str | None = None
+        while True:
+            with self._workspace_lock(workspace):
+                existing = self.find(workspace)
+                # Environment values live only in the container itself: read them where they
+                # matter.
+                container_env = (lookup.container_env(api, existing) if existing is not None
+                                 and (recreate or "env" in request.fields) else {})
+                if guard is not None and (existing is None or recreate):
+                    guard(existing, container_env)
+                missing = self._missing_template(existing, request, recreate, pulled)
+                if missing is None:
+                    return self._run_locked(workspace, request, agent_args, existing,
+                                            container_env, recreate, progress, tty)
+            # A pull may take minutes: it happens with the workspace's lock released, so a `stop`
+            # or `remove` of the same workspace never waits behind a download; then the run
+            # starts over, since anything may have changed meanwhile.
+            templates.ensure_image(api, missing, progress)
+            pulled = missing
+
+    def _missing_template(self, existing: Sandbox | None, request: ConfigRequest,
+                          recreate: bool, pulled: str | None) -> str | None:
+        """The template a create or recreate needs that the engine lacks (one image lookup), or
+        None. An existing sandbox that is only started needs no image."""
+        if existing is not None and not recreate:
+            return None
+        template = request.resolve(existing.config if existing else None).template
+        if template == pulled:
+            return None  # pulled just now; if it is gone again, ensure_image says so below
+        return None if templates.image_or_none(
+            self.api, template, f"Looking up template {template}") is not None else template
+
+    def _run_locked(self, workspace: str, request: ConfigRequest, agent_args: tuple[str, ...],
+                    existing: Sandbox | None, container_env: Mapping[str, str], recreate: bool,
+                    progress: Progress, tty: bool) -> RunResult:
+        """`run`'s work once the workspace's lock is held and the template is on the engine."""
+        api = self.api
+        created = False
+        warnings: list[str] = []
+        setup_warnings: list[str] = []  # said by the setup of a sandbox this run sets up
+        if existing is not None and recreate:
+            config = request.resolve(existing.config.with_env_values(container_env))
+            templates.ensure_image(api, config.template, progress)
+            if (config.template, config.agent) != (existing.template, existing.agent):
+                # A mistyped template must not cost the user the sandbox they have.
+                templates.check_has_agent(api, config, progress, self._connection.timeout)
+            existing, warnings = lifecycle.replace(api, workspace, existing, config, progress,
+                                                   setup_warnings)
+            created = True
+        elif existing is None:
+            existing, created = lifecycle.create(api, workspace, request.resolve(None),
+                                                 progress, setup_warnings)
+        elif existing.status != "running":
+            existing = lifecycle.start(api, existing, progress, setup_warnings)
+        else:
+            existing = setup.ensure_set_up(api, existing, setup_warnings)
+        drift = [] if created else request.drift(existing.config, container_env)
+        if existing.config.mount_docker_socket:
+            warnings.append(SOCKET_WARNING)
+        warnings += mount_warnings(existing.config)
+        if existing.user and os.stat(workspace).st_uid == 0:
+            warnings.append(ROOT_WORKSPACE_WARNING)
+        warnings += setup_warnings
+        return RunResult(sandbox=existing, drift=drift,
+                         attach=commands.attach_argv(existing, agent_args, tty=tty),
+                         shell=commands.shell_argv(existing, tty=tty), created=created,
+                         warnings=warnings)
+
+    # -- stop / remove --------------------------------------------------------------------------
+
+    def stop(self, workspace: str) -> Sandbox:
+        """The workspace's sandbox, stopped."""
+        [sandbox] = self.stop_selected(Selection(workspace=workspace))
+        return sandbox
+
+    def stop_selected(self, which: Selection) -> list[Sandbox]:
+        """The sandboxes selected, each stopped: exactly those, however else they could be found."""
+        return self._each(which, lambda sandbox: lifecycle.stop(self.api, sandbox))
+
+    def remove(self, which: Selection | None = None, *, workspace: str | None = None,
+               ids: Iterable[str] | None = None, everything: bool = False) -> list[str]:
+        """Remove the sandboxes selected (or given by keyword); the ids of those removed."""
+        which = which or Selection.of(workspace=workspace, ids=None if ids is None else list(ids),
+                                      everything=everything)
+        outcomes = self._each(which, lambda sandbox: (sandbox.id, lifecycle.remove(self.api, sandbox)))
+        return [sandbox_id for sandbox_id, removed in outcomes if removed]
+
+    def _each(self, which: Selection, act: Callable[[Sandbox], T]) -> list[T]:
+        """`act` on each sandbox selected, under its workspace's lock. A workspace's sandbox is
+        found under the lock, so one being created right then is the one acted on."""
+        if which.workspace is not None:
+            with self._workspace_lock(which.workspace):
+                return [act(sandbox) for sandbox in self.select(which)]
+        out = []
+        for sandbox in self.select(which):
+            with self._workspace_lock(sandbox.workspace):
+                out.append(act(sandbox))
+        return out
+
+    # -- inspect / exec / logs ------------------------------------------------------------------
+
+    def inspect(self, which: Selection | None = None, *, workspace: str | None = None,
+                ids: Iterable[str] | None = None) -> list[Sandbox]:
+        which = which or Selection.of(workspace=workspace, ids=None if ids is None else list(ids),
+                                      forms=(WORKSPACE, IDS))
+        return self.select(which)
+
+    def exec(self, which: Selection | str, argv: list[str]) -> ExecResult:
+        """Run a user's command in the sandbox, as its agent user, in the workspace."""
+        sandbox = _selection(which).one(self)
+        if sandbox.status != "running":
+            raise Conflict(f"The sandbox {sandbox.name} is {sandbox.status}, not running; "
+                           "run it first.", value=sandbox.status)
+        setup.claim_volume(self.api, sandbox)  # the command may be the agent, reading its login
+        return commands.run_command(self.api, sandbox, argv, user=sandbox.user or None,
+                                    reader=self._connection.command_api)
+
+    def logs(self, which: Selection | str, tail: int | None = None) -> str:
+        return commands.read_logs(self.api, _selection(which).one(self), tail)
+
+
+def _selection(which: Selection | str) -> Selection:
+    """A Selection as given, or a workspace's."""
+    return which if isinstance(which, Selection) else Selection(workspace=which)
+
+
+def _with_user_defaults(request: ConfigRequest) -> ConfigRequest:
+    """What was asked for, over the defaults in the user's config file."""
+    return request.over(ConfigRequest(user_config.load().defaults))
