@@ -16,15 +16,10 @@ from pathlib import Path
 
 import docker
 import pytest
+from support.containers import remove_sandboxes_of
+from support.images import CLAUDE, HOST_UID
 
 HERE = Path(__file__).parent
-CLAUDE = "berth-test/claude:1"
-GEMINI = "berth-test/gemini:1"
-PLAIN = "berth-test/plain:1"
-CLAUDE_WITH_CONFIG = "berth-test/claude-config:1"
-MARKER = "dev.berth.sandbox=true"
-# Workspaces belong to an ordinary host user, as on a developer's machine (CI runs as root).
-HOST_UID = 1234
 
 
 @pytest.fixture(autouse=True)
@@ -49,16 +44,6 @@ def docker_api() -> docker.APIClient:
 @pytest.fixture(scope="session")
 def templates(docker_api) -> None:
     subprocess.run([str(HERE / "images" / "build.sh")], check=True)
-
-
-def sandboxes_of(api: docker.APIClient, workspace: str) -> list[dict]:
-    return [c for c in api.containers(all=True, filters={"label": [MARKER]})
-            if c["Labels"].get("dev.berth.workspace") == workspace]
-
-
-def remove_sandboxes_of(api: docker.APIClient, workspace: str) -> None:
-    for c in sandboxes_of(api, workspace):
-        api.remove_container(c["Id"], force=True)
 
 
 @pytest.fixture
@@ -86,11 +71,8 @@ def workspace(make_workspace) -> str:
 
 @pytest.fixture
 async def sessions():
-    """berth-server sessions over stdio (tests/server/lsp_harness.py); all stopped at the end."""
-    import sys
-
-    sys.path.insert(0, str(HERE / "server"))
-    from lsp_harness import start_session, stop_session
+    """berth-server sessions over stdio (support/lsp.py); all stopped at the end."""
+    from support.lsp import start_session, stop_session
 
     started = []
 

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import HOST_UID, sandboxes_of
+from support.containers import sandboxes_of
+from support.images import HOST_UID
 
 REAL = "berth-test/agents:1"
 BERTH = [sys.executable, "-m", "berth.cli"]

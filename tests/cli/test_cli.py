@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import CLAUDE, GEMINI, PLAIN, sandboxes_of
+from support.containers import sandboxes_of
+from support.images import CLAUDE, GEMINI, PLAIN
 
 BERTH = [sys.executable, "-m", "berth.cli"]
 

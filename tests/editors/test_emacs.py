@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from conftest import CLAUDE, sandboxes_of
-from editor_support import HERE, drive_editor
+from support.containers import sandboxes_of
+from support.editors import HERE, drive_editor
+from support.images import CLAUDE
 
 
 def test_eglot_runs_a_sandbox_and_sees_its_status(workspace, tmp_path, docker_api):

@@ -12,7 +12,7 @@ from berth.config import parse_request
 from berth.engine import Engine
 from berth.engine.commands import run_command
 from berth.errors import BadInput
-from conftest import CLAUDE, HOST_UID
+from support.images import CLAUDE, HOST_UID
 
 
 @pytest.fixture
@@ -115,7 +115,7 @@ def test_host_certificates_without_a_bundle_is_a_clear_error(engine, workspace, 
     monkeypatch.setattr("berth.host_trust._BUNDLES", ())
     with pytest.raises(BadInput, match="no CA bundle"):
         run(engine, workspace, hostCertificates=True)
-    from conftest import sandboxes_of
+    from support.containers import sandboxes_of
     assert sandboxes_of(docker_api, workspace) == []
 
 

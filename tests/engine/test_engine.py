@@ -10,7 +10,8 @@ import pytest
 from berth.config import parse_request
 from berth.engine import ROOT_WORKSPACE_WARNING, SOCKET_WARNING, Engine
 from berth.errors import BadInput, Conflict, NotFound, TemplateProblem
-from conftest import CLAUDE, CLAUDE_WITH_CONFIG, GEMINI, HOST_UID, MARKER, PLAIN, sandboxes_of
+from support.containers import MARKER, sandboxes_of
+from support.images import CLAUDE, CLAUDE_WITH_CONFIG, GEMINI, HOST_UID, PLAIN
 
 
 @pytest.fixture

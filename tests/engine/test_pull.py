@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from berth.config import parse_request
 from berth.engine import Engine
-from conftest import sandboxes_of
+from support.containers import sandboxes_of
 
 
 def test_missing_template_is_pulled_with_progress(workspace, remote_template, docker_api):

@@ -23,7 +23,8 @@ import pytest
 from berth.config import parse_request
 from berth.engine import Engine
 from berth.errors import TemplateProblem
-from rel_support import TEMPLATE, EngineProxy, assert_clean_error, berth_containers
+from support.containers import sandboxes_of
+from support.reliability import TEMPLATE, EngineProxy, assert_clean_error
 
 BOUND = 3.0  # BERTH_ENGINE_TIMEOUT for these servers and engines
 MANIFEST_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
@@ -153,7 +154,7 @@ async def test_a_stalled_pull_fails_in_bound_and_holds_up_no_stop_or_remove(
     assert stalling.ref in info.value.message
     assert f"no progress for {BOUND:g} s" in info.value.message, info.value.message
     assert BOUND - 0.5 < time.monotonic() - started < BOUND + 10
-    assert berth_containers(docker_api, workspace) == []
+    assert sandboxes_of(docker_api, workspace) == []
     ok = await s.request("sandbox/run")
     assert ok["created"] and ok["status"] == "running"
 
@@ -174,7 +175,7 @@ def test_stop_does_not_wait_behind_a_recreates_stalled_pull(workspace, stalling,
         recreate.result(timeout=BOUND + 10)
     assert "no progress" in info.value.message and stalling.ref in info.value.message
     # The stalled template cost the user nothing: the same sandbox, as the stop left it.
-    [container] = berth_containers(docker_api, workspace)
+    [container] = sandboxes_of(docker_api, workspace)
     assert container["Id"] == first.sandbox.full_id and container["State"] == "exited"
 
 

@@ -13,10 +13,10 @@ from berth.config import parse_request
 from berth.container_setup import IDLE_ENTRYPOINT
 from berth.engine.setup import mounts
 from berth.workspace import default_sandbox_name, workspace_key
-from conftest import CLAUDE
-from rel_support import (
+from support.containers import sandboxes_of
+from support.images import CLAUDE
+from support.reliability import (
     TEMPLATE,
-    berth_containers,
     server_pid,
 )
 
@@ -25,7 +25,7 @@ async def assert_recovers(sessions, workspace, docker_api, before_ids=()):
     """A new server's run yields exactly one running sandbox, fully set up."""
     s = await sessions([workspace], options=TEMPLATE)
     result = await s.request("sandbox/run")
-    containers = berth_containers(docker_api, workspace)
+    containers = sandboxes_of(docker_api, workspace)
     assert [(c["Id"][:12], c["State"]) for c in containers] == [(result["id"], "running")]
     if before_ids:
         assert result["id"] in before_ids  # adopted, not duplicated or replaced needlessly
@@ -51,9 +51,9 @@ async def test_kill_9_during_run_leaves_nothing_a_run_cannot_fix(sessions, works
         await s.wait_status(workspace, phase, after=mark, timeout=30)
     await asyncio.sleep(delay)  # the kill point under test, not a wait for anything
     os.kill(server_pid(s), signal.SIGKILL)
-    await s.client._server.wait()
+    await s.process.wait()
     pending.cancel()
-    left = berth_containers(docker_api, workspace)
+    left = sandboxes_of(docker_api, workspace)
     assert len(left) <= 1, left
     await assert_recovers(sessions, workspace, docker_api, [c["Id"][:12] for c in left])
 

@@ -14,12 +14,12 @@ import time
 import pytest
 from berth.config import parse_request
 from berth.engine import Engine
-from conftest import CLAUDE
-from rel_support import (
+from support.containers import sandboxes_of
+from support.images import CLAUDE
+from support.reliability import (
     TEMPLATE,
     EngineProxy,
     assert_clean_error,
-    berth_containers,
 )
 
 BOUND = 3.0  # BERTH_ENGINE_TIMEOUT for these servers
@@ -69,15 +69,15 @@ async def test_dropped_connections_lose_no_event(sessions, make_workspace, proxy
     proxy.refuse(False)
     await s.wait_status(folder, "stopped", after=back)
     seen = await s.wait_status(unopened, "running", after=back)
-    assert seen["sandbox"]["id"] == berth_containers_id(unopened)
+    assert seen["sandbox"]["id"] == sandboxes_of_id(unopened)
     again = await s.request("sandbox/run")
     assert again["id"] == result["id"] and not again["created"]
 
 
-def berth_containers_id(workspace: str) -> str:
+def sandboxes_of_id(workspace: str) -> str:
     import docker
 
-    [c] = berth_containers(docker.APIClient(version="auto"), workspace)
+    [c] = sandboxes_of(docker.APIClient(version="auto"), workspace)
     return c["Id"][:12]
 
 
@@ -118,7 +118,7 @@ async def test_a_stuck_engine_call_fails_in_bound_and_freezes_nothing(sessions, 
     assert time.monotonic() - t0 < BOUND + 5
     import docker
 
-    assert berth_containers(docker.APIClient(version="auto"), b) == []
+    assert sandboxes_of(docker.APIClient(version="auto"), b) == []
     proxy.stall(None)
     ok = await s.request("sandbox/run", {"workspace": b})
     assert ok["created"] and ok["status"] == "running"

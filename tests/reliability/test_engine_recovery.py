@@ -13,8 +13,9 @@ import subprocess
 import pytest
 from berth.config import parse_request
 from berth.engine import Engine
-from conftest import CLAUDE
-from rel_support import TEMPLATE, EngineProxy, berth_containers, uri
+from support.containers import sandboxes_of
+from support.images import CLAUDE
+from support.reliability import TEMPLATE, EngineProxy, uri
 
 BOUND = 3.0  # BERTH_ENGINE_TIMEOUT for these servers
 
@@ -50,7 +51,7 @@ async def test_one_stuck_status_read_leaves_no_folder_unavailable(sessions, make
     s = await sessions([a, b], options=TEMPLATE, env=env_for(proxy))
     await s.request("sandbox/run", {"workspace": a})
     await wait_latest(s, {a: "running", b: "absent"}, 30)
-    [container] = berth_containers(docker_api, a)
+    [container] = sandboxes_of(docker_api, a)
 
     # Inspecting a's sandbox hangs (the engine is busy with it); everything else answers.
     mark = len(s.statuses)
@@ -80,16 +81,16 @@ async def test_auto_start_waits_for_an_engine_that_starts_after_the_editor(sessi
     s = await sessions([stopped, absent], options=TEMPLATE, env=env_for(proxy),
                        configuration={uri(absent): {"template": CLAUDE, "autoStart": "always"}})
     await wait_latest(s, {stopped: "unavailable", absent: "unavailable"}, 30)
-    assert berth_containers(docker_api, absent) == []
+    assert sandboxes_of(docker_api, absent) == []
 
     proxy.refuse(False)
     # `existing` (the default) starts the stopped sandbox; `always` also creates the absent one.
     started = await s.wait_status(stopped, "running", timeout=30)
     assert started["sandbox"]["id"] == made.sandbox.id
     created = await s.wait_status(absent, "running", timeout=30)
-    [container] = berth_containers(docker_api, absent)
+    [container] = sandboxes_of(docker_api, absent)
     assert created["sandbox"]["id"] == container["Id"][:12]
-    assert [c["State"] for c in berth_containers(docker_api, stopped)] == ["running"]
+    assert [c["State"] for c in sandboxes_of(docker_api, stopped)] == ["running"]
 
 
 async def test_a_silent_event_stream_is_noticed_and_reopened(sessions, workspace, proxy):

@@ -12,11 +12,11 @@ import time
 import pytest
 from berth.config import parse_request
 from berth.engine import Engine
-from conftest import CLAUDE
-from rel_support import (
+from support.containers import sandboxes_of
+from support.images import CLAUDE
+from support.reliability import (
     TEMPLATE,
     assert_clean_error,
-    berth_containers,
     start_dockerd,
     stop_dockerd,
 )
@@ -66,7 +66,7 @@ async def test_engine_restart_is_survived_without_restarting_the_server(
 
     # The same server, not restarted, reports the engine's truth again for every folder.
     for folder in (running, stopped):
-        [container] = berth_containers(docker_api, folder)
+        [container] = sandboxes_of(docker_api, folder)
         truth = STATE[container["State"]]
         status = await s.wait_status(folder, truth, after=back_mark, timeout=30)
         assert status["sandbox"]["id"] == container["Id"][:12]
@@ -85,5 +85,5 @@ async def test_engine_restart_is_survived_without_restarting_the_server(
     # And requests work again.
     again = await s.request("sandbox/run", {"workspace": absent})
     assert again["created"] and again["status"] == "running"
-    assert len(berth_containers(docker_api, absent)) == 1
+    assert len(sandboxes_of(docker_api, absent)) == 1
     await asyncio.wait_for(s.wait_status(absent, "running", after=mark), 30)

@@ -12,8 +12,9 @@ import pytest
 from berth.config import parse_request
 from berth.engine import Engine
 from berth.errors import Conflict, EngineError
-from conftest import CLAUDE
-from rel_support import EngineProxy, berth_containers
+from support.containers import sandboxes_of
+from support.images import CLAUDE
+from support.reliability import EngineProxy
 
 
 @pytest.fixture
@@ -53,7 +54,7 @@ def test_a_failed_recreate_leaves_the_old_sandbox_as_it_was(workspace, proxy, st
     assert (stranger if failure == "name-taken" else "refused by the test proxy") in \
         info.value.message, info.value.message
 
-    [container] = berth_containers(docker_api, workspace)
+    [container] = sandboxes_of(docker_api, workspace)
     assert container["Id"] == first.sandbox.full_id
     assert container["Names"] == [f"/{first.sandbox.name}"]
     assert container["State"] == "running"
@@ -64,5 +65,5 @@ def test_a_failed_recreate_leaves_the_old_sandbox_as_it_was(workspace, proxy, st
                        recreate=True)
     assert again.created and again.sandbox.full_id != first.sandbox.full_id
     assert again.sandbox.name == first.sandbox.name
-    assert [c["Id"] for c in berth_containers(docker_api, workspace)] == [again.sandbox.full_id]
+    assert [c["Id"] for c in sandboxes_of(docker_api, workspace)] == [again.sandbox.full_id]
     assert engine.exec(workspace, ["sh", "-c", "echo $MODE"]).stdout == "two\n"

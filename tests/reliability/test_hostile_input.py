@@ -11,98 +11,28 @@ import sys
 from pathlib import Path
 
 import pytest
-from berth.config import parse_agent_args, parse_env, parse_request, parse_volume, parse_volumes
+from berth.config import parse_request
 from berth.engine import Engine
 from berth.errors import BadInput
 from berth.lsp.sandbox_requests import COMMANDS
 from berth.workspace import resolve_workspace
-from conftest import CLAUDE, HOST_UID
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
-from rel_support import (
+from support.containers import sandboxes_of
+
+# Any character, lone surrogates included: JSON "\ud800" escapes deliver them to the server.
+from support.fuzz import JSON, TEXT
+from support.images import CLAUDE, HOST_UID
+from support.reliability import (
     CLEAN_CODES,
     assert_clean_error,
-    berth_containers,
     server_pid,
     start_session,
     stop_session,
     uri,
 )
-
-# Any character, lone surrogates included: JSON "\ud800" escapes deliver them to the server.
-ANY_CHAR = st.characters(codec=None, exclude_categories=())
-TEXT = st.text(ANY_CHAR, max_size=40)
-SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | TEXT
-JSON = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4)
-                    | st.dictionaries(TEXT, inner, max_size=4), max_leaves=12)
-
-# -- the pure parsers ---------------------------------------------------------------------------
-
-PARSER_SETTINGS = settings(max_examples=400, deadline=None)
-
-
-def only_bad_input(fn, *args):
-    try:
-        return fn(*args)
-    except BadInput as exc:
-        assert exc.message and isinstance(exc.message, str)
-        json.dumps(exc.to_data())  # its data goes on the wire
-        return None
-
-
-@PARSER_SETTINGS
-@given(st.one_of(JSON, st.lists(TEXT), st.lists(st.from_regex(r"\A[^=]*=.*\Z")),
-                 st.dictionaries(TEXT, TEXT)))
-def test_env_parsing_raises_only_bad_input(value):
-    out = only_bad_input(parse_env, value)
-    if out is not None:
-        assert all("=" in item and "\x00" not in item for item in out)
-
-
-@PARSER_SETTINGS
-@given(st.one_of(JSON, TEXT, st.from_regex(r"\A/[^:]*:[^:]*(:(ro|rw|readonly|x))?\Z"),
-                 st.sampled_from(["/tmp:/x", "/tmp:/", "/tmp:/x:ro", "/:/a/../", "/tmp:x",
-                                  "/tmp\udcff:/x", "/tmp/../tmp:/x/./y:readonly"])))
-def test_volume_parsing_raises_only_bad_input(value):
-    out = only_bad_input(parse_volume, value)
-    if out is not None:
-        host, target, *mode = out.split(":")
-        assert os.path.isabs(host) and target.startswith("/") and target != "/"
-        assert mode in ([], ["ro"])
-        out.encode("utf-8")  # Docker's API is UTF-8
-    only_bad_input(parse_volumes, [value, value] if isinstance(value, str) else value)
-
-
-@PARSER_SETTINGS
-@given(st.dictionaries(st.sampled_from(["agent", "template", "env", "volumes", "name",
-                                        "mountDockerSocket", "credentials", "x"]) | TEXT,
-                       JSON, max_size=5) | JSON, st.booleans())
-def test_config_request_parsing_raises_only_bad_input(raw, strict):
-    try:
-        request = parse_request(raw, strict=strict)
-    except BadInput:
-        return
-    config = request.resolve()
-    json.dumps(config.to_json())
-    request.drift(config)
-
-
-@PARSER_SETTINGS
-@given(st.one_of(JSON, TEXT, st.builds(lambda s: "/" + s, TEXT),
-                 st.builds(lambda s: "file://" + s, TEXT),
-                 st.sampled_from(["/", "/tmp/../tmp", "file:///tmp", "file://host/tmp",
-                                  "file:///tmp/%FF", "/tmp/\udcff", "file:/tmp", "c:/x"])))
-def test_workspace_resolution_raises_only_bad_input(value):
-    out = only_bad_input(resolve_workspace, value)
-    if out is not None:
-        assert os.path.isdir(out) and os.path.realpath(out) == out
-        out.encode("utf-8")
-    only_bad_input(parse_agent_args, value)
-
-
-# -- one live server per request kind, arbitrary params -----------------------------------------
 
 FIELDS = ["workspace", "ids", "all", "command", "tail", "agent", "template", "env", "volumes",
           "mountDockerSocket", "credentials", "name", "agentArgs", "recreate"]
@@ -192,7 +122,7 @@ def test_arbitrary_params_get_clean_errors_and_the_server_lives(method, live_ser
         for one in args:
             assume(allowed({v: k for k, v in COMMANDS.items()}.get(target, target), one))
         loop.run_until_complete(answer(session, method, params))
-        if not berth_containers(docker_api, folder):  # a fuzzed remove took it: put one back
+        if not sandboxes_of(docker_api, folder):  # a fuzzed remove took it: put one back
             Engine().run(folder, parse_request({"template": CLAUDE}))
 
     check()
@@ -231,14 +161,14 @@ def test_weird_workspace_paths_work_or_are_refused_clearly(name, tmp_path, docke
             if out.returncode != 0:  # refused: a usage-class error, said plainly
                 assert out.returncode == 2 and out.stderr.startswith(b"berth: error: "), out
                 continue
-            [sandbox] = berth_containers(docker_api, real)
+            [sandbox] = sandboxes_of(docker_api, real)
             assert out.stdout.decode().strip() == sandbox["Id"][:12]
-        if berth_containers(docker_api, real):
+        if sandboxes_of(docker_api, real):
             Path(real, "marker").write_text("x")
             ex = berth_cli("exec", "-w", real, "sh", "-c", 'pwd; cat marker')
             assert ex.returncode == 0 and ex.stdout.decode() == f"{real}\nx", ex
     finally:
-        for c in berth_containers(docker_api, real):
+        for c in sandboxes_of(docker_api, real):
             docker_api.remove_container(c["Id"], force=True)
 
 
@@ -259,7 +189,7 @@ def test_non_utf8_paths_are_refused_clearly(tmp_path, docker_api):
         assert out.returncode == 2, out
         assert b"not valid UTF-8" in out.stderr and b"Traceback" not in out.stderr
     finally:
-        for c in berth_containers(docker_api, ok):
+        for c in sandboxes_of(docker_api, ok):
             docker_api.remove_container(c["Id"], force=True)
     with pytest.raises(BadInput, match="not valid UTF-8"):
         resolve_workspace(uri(os.fsdecode(folder)))  # %E9 in a file: URI

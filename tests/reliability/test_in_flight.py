@@ -13,7 +13,7 @@ from typing import Any
 
 import docker
 import pytest
-from rel_support import TEMPLATE, EngineProxy, server_pid
+from support.reliability import TEMPLATE, EngineProxy, server_pid
 
 EXIT_WAIT = 15.0  # generous: a prompt exit takes well under a second
 
@@ -45,9 +45,9 @@ async def exited(session, how: str) -> int:
         await asyncio.wait_for(client.shutdown_async(None), EXIT_WAIT)
         client.exit(None)
     else:
-        client._server.stdin.close()
+        session.process.stdin.close()
     try:
-        return await asyncio.wait_for(client._server.wait(), EXIT_WAIT)
+        return await asyncio.wait_for(session.process.wait(), EXIT_WAIT)
     except TimeoutError:
         raise AssertionError(f"berth-server (pid {server_pid(session)}) still runs "
                              f"{EXIT_WAIT}s after {how}") from None

@@ -6,10 +6,10 @@ import os
 import uuid
 from pathlib import Path
 
-from conftest import CLAUDE, HOST_UID
-from rel_support import (
+from support.containers import sandboxes_of
+from support.images import CLAUDE, HOST_UID
+from support.reliability import (
     TEMPLATE,
-    berth_containers,
     tree_hash,
 )
 
@@ -105,7 +105,7 @@ async def test_run_stop_recreate_remove_keep_every_file(sessions, make_workspace
         await s.request("sandbox/stop", {"workspace": b})
         removed = await s.request("sandbox/remove", {"all": True})
         assert len(removed["removed"]) >= 2
-        assert berth_containers(docker_api, a) == [] and berth_containers(docker_api, b) == []
+        assert sandboxes_of(docker_api, a) == [] and sandboxes_of(docker_api, b) == []
 
         after = {"a": tree_hash(a), "b": tree_hash(b), "rw": tree_hash(rw), "ro": tree_hash(ro),
                  "home": tree_hash(home), "outside": outside.read_text(),

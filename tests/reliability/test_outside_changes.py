@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import subprocess
 
-from conftest import CLAUDE
-from rel_support import (
+from support.containers import sandboxes_of
+from support.images import CLAUDE
+from support.reliability import (
     TEMPLATE,
     assert_clean_error,
-    berth_containers,
 )
 
 
@@ -48,7 +48,7 @@ async def test_kill_pause_and_rename_are_reported_and_run_repairs(sessions, work
                             after=mark)
         again = await s.request("sandbox/run")
         assert again["id"] == result["id"] and again["name"] == f"{result['name']}-moved"
-        assert [c["Id"][:12] for c in berth_containers(docker_api, workspace)] == [result["id"]]
+        assert [c["Id"][:12] for c in sandboxes_of(docker_api, workspace)] == [result["id"]]
         [info] = await s.request("sandbox/inspect", {"ids": [f"{result['name']}-moved"]})
         assert info["id"] == result["id"]
         # The old name is the stranger's now: not Berth's to inspect, stop or remove.
@@ -89,7 +89,7 @@ async def test_a_stranger_reusing_the_sandbox_name_is_never_touched(sessions, wo
         await s.request("sandbox/remove", {"all": True})
         info = docker_api.inspect_container(stranger["Id"])
         assert info["State"]["Status"] == "created" and info["Name"] == "/" + result["name"]
-        assert berth_containers(docker_api, workspace) == []
+        assert sandboxes_of(docker_api, workspace) == []
         # Under another name the workspace gets its sandbox, beside the stranger.
         named = await s.request("sandbox/run", {"name": "berth-elsewhere-" + result["id"]})
         assert named["created"] and named["status"] == "running"

@@ -6,15 +6,15 @@ import asyncio
 
 import pytest
 from pygls.exceptions import JsonRpcException
-from rel_support import (
+from support.containers import sandboxes_of
+from support.reliability import (
     TEMPLATE,
     assert_clean_error,
-    berth_containers,
 )
 
 
 def assert_one_good_sandbox(docker_api, workspace: str) -> str:
-    containers = berth_containers(docker_api, workspace)
+    containers = sandboxes_of(docker_api, workspace)
     assert len(containers) == 1, [(c["Id"][:12], c["State"]) for c in containers]
     assert containers[0]["State"] == "running"
     return containers[0]["Id"][:12]
@@ -68,7 +68,7 @@ async def test_remove_during_run_and_run_during_remove(sessions, workspace, dock
         b = asyncio.ensure_future((remove if first == "run" else run)())
         results = [await settle(a), await settle(b)]
         # Whatever won, no orphan: either nothing, or one running sandbox that the servers report.
-        containers = berth_containers(docker_api, workspace)
+        containers = sandboxes_of(docker_api, workspace)
         assert len(containers) <= 1, (first, delay, containers)
         if containers:
             assert containers[0]["State"] == "running", (first, delay, containers[0]["State"])
@@ -90,7 +90,7 @@ def test_runs_from_separate_processes_at_the_same_instant(make_workspace, docker
 
     from berth.config import parse_request
     from berth.engine import Engine
-    from conftest import CLAUDE
+    from support.images import CLAUDE
 
     for attempt in range(10):
         workspace = make_workspace(f"instant{attempt}")

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from berth.lsp.sandbox_requests import COMMANDS
 from pygls.exceptions import JsonRpcException
-from rel_support import TEMPLATE, assert_clean_error
+from support.reliability import TEMPLATE, assert_clean_error
 
 OMITTED = object()  # no "params" member at all (no "arguments" member, for a command)
 IDS = itertools.count(700_000)  # far from the client's own ids, which are UUIDs

@@ -8,13 +8,13 @@ import sys
 import uuid
 from pathlib import Path
 
-import lsp_harness  # noqa: E402, I001
 import pytest
 from berth.config import parse_env
 from berth.errors import BadInput
-from conftest import CLAUDE
 from lsprotocol import types
-from rel_support import (  # first: it puts tests/server (lsp_harness) on sys.path
+from support import lsp as lsp_harness
+from support.images import CLAUDE
+from support.reliability import (
     TEMPLATE,
     assert_clean_error,
     uri,

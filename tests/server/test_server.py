@@ -6,11 +6,13 @@ import json
 import os
 import subprocess
 
+import docker
 import pytest
 from berth.lsp.sandbox_requests import COMMANDS
-from conftest import CLAUDE, PLAIN, sandboxes_of
-from lsp_harness import stop_session, uri
 from lsprotocol import types
+from support.containers import sandboxes_of
+from support.images import CLAUDE, PLAIN
+from support.lsp import stop_session, uri
 
 TEMPLATE = {"template": CLAUDE}
 
@@ -37,8 +39,6 @@ async def test_first_status_for_every_folder_then_run(sessions, make_workspace):
 
 
 def sandboxes_of_api(workspace):
-    import docker
-
     return sandboxes_of(docker.APIClient(version="auto"), workspace)
 
 

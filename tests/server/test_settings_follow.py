@@ -3,9 +3,9 @@ once, even when the client also sent it in initializationOptions at startup (VS 
 
 from __future__ import annotations
 
-from conftest import CLAUDE
-from lsp_harness import uri
 from lsprotocol import types
+from support.images import CLAUDE
+from support.lsp import uri
 
 
 async def test_a_removed_setting_stops_applying(sessions, workspace):

@@ -9,9 +9,10 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import CLAUDE, sandboxes_of
-from lsp_harness import uri
 from lsprotocol import types
+from support.containers import sandboxes_of
+from support.images import CLAUDE
+from support.lsp import uri
 
 NEEDS_CONSENT = -32006
 

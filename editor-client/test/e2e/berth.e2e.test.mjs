@@ -200,7 +200,7 @@ describe('Berth in VS Code', { concurrency: false }, () => {
     await win2.screenshot('10-autostart');
   });
 
-  step('Stop and Show Logs in the Sandboxes view act on that sandbox (by id)', async () => {
+  step('Stop and Show Logs on a Sandboxes view row act on that sandbox (by id)', async () => {
     const page = win2.page;
     await win2.command('View: Show Berth');
     const row = page.locator('.pane', { hasText: 'Sandboxes' }).locator('.monaco-list-row', { hasText: 'bravo' }).first();
@@ -211,13 +211,8 @@ describe('Berth in VS Code', { concurrency: false }, () => {
     const list = await containers(ws2);
     assert.equal(list.length, 1);
     assert.equal(list[0].state, 'exited');
-    await row.click({ button: 'right' });
-    // A click on a context-menu item that is still animating in can be lost; hovering focuses the
-    // item and Enter runs it, the way a keyboard user picks it.
-    const item = page.locator('.monaco-menu .action-label', { hasText: 'Show Logs' }).first();
-    await item.waitFor();
-    await item.hover();
-    await page.keyboard.press('Enter');
+    await row.hover();
+    await row.locator('.action-label[aria-label="Show Logs"]').first().click();
     await page.locator('.tab', { hasText: /^\s*berth-.*bravo.*\.log/ }).first().waitFor();
     await win2.screenshot('10a-view-stop-logs');
   });

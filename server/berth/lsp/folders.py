@@ -70,9 +70,6 @@ class Folders:
     def __iter__(self):  # noqa: ANN204 - a plain iterator over the open folders
         return iter(list(self._by_path.values()))
 
-    def __len__(self) -> int:
-        return len(self._by_path)
-
     def add(self, uri_or_path: str) -> Folder | None:
         try:
             path = resolve_workspace(uri_or_path)

@@ -10,9 +10,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from conftest import CLAUDE
+from support.images import CLAUDE
 
-HERE = Path(__file__).parent
+# The editors' own scripts (berth_client.lua, berth_client.el) stay beside their tests.
+HERE = Path(__file__).parents[1] / "editors"
 
 
 def drive_editor(program: str, args: list[str], workspace: str, tmp_path: Path) -> dict[str, Any]:

@@ -49,6 +49,15 @@ class Session:
             self.statuses.append(params)
             self._changed.notify_all()
 
+    @property
+    def process(self) -> asyncio.subprocess.Process:
+        """The server's process (pytest-lsp keeps it on the client; this is the one place read)."""
+        return self.client._server
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
     def latest(self, workspace: str) -> dict[str, Any] | None:
         for status in reversed(self.statuses):
             if status["workspace"] == workspace:

@@ -1,8 +1,7 @@
 """Shared pieces of the reliability tests: the server harness, an engine proxy whose connections can be
 cut or stalled, dockerd control, and tree hashing.
 
-Not a test module (no test_ prefix). The test files import it as `rel_support`; pytest puts this folder
-on sys.path, and tests/server (the LSP harness) is added below.
+The reliability tests import it as `support.reliability`.
 """
 
 from __future__ import annotations
@@ -15,17 +14,12 @@ import signal
 import socket
 import stat
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
-import docker
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "server"))
-
-from conftest import CLAUDE, MARKER  # noqa: E402
-from lsp_harness import Session, start_session, stop_session, uri  # noqa: E402, F401
+from support.images import CLAUDE
+from support.lsp import Session, start_session, stop_session, uri  # noqa: F401 - for the tests
 
 TEMPLATE = {"template": CLAUDE}
 # The JSON-RPC codes of Berth's own error kinds; -32603 (internal error) is never acceptable.
@@ -40,13 +34,8 @@ def assert_clean_error(exc, *, codes=CLEAN_CODES) -> None:
         assert bad not in exc.message, exc.message
 
 
-def berth_containers(api: docker.APIClient, workspace: str) -> list[dict]:
-    return [c for c in api.containers(all=True, filters={"label": [MARKER]})
-            if c["Labels"].get("dev.berth.workspace") == workspace]
-
-
 def server_pid(session: Session) -> int:
-    return session.client._server.pid
+    return session.pid
 
 
 # -- an engine proxy ----------------------------------------------------------------------------

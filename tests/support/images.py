@@ -1,0 +1,8 @@
+"""The offline test templates (tests/images/build.sh) and the host user that owns test workspaces."""
+
+CLAUDE = "berth-test/claude:1"
+GEMINI = "berth-test/gemini:1"
+PLAIN = "berth-test/plain:1"
+CLAUDE_WITH_CONFIG = "berth-test/claude-config:1"
+# Workspaces belong to an ordinary host user, as on a developer's machine (CI runs as root).
+HOST_UID = 1234

@@ -1,0 +1,66 @@
+"""The server's folder and status logic in process, without a client or an engine: where each setting
+comes from, and which statuses are sent."""
+
+from __future__ import annotations
+
+import asyncio
+
+from berth.config import ConfigRequest
+from berth.lsp.folders import Folders
+from berth.lsp.status import StatusPublisher
+from berth.lsp.tasks import Background
+
+
+def test_a_folders_answer_replaces_the_initialization_options(tmp_path):
+    folders = Folders()
+    folders.set_global({"template": "init:1", "mountDockerSocket": True})
+    folder = folders.add(str(tmp_path))
+    assert folder.settings.fields == {"template": "init:1", "mountDockerSocket": True}
+    folders.apply(folder, {"template": "mine:1", "mountDockerSocket": None})
+    assert folder.settings.fields == {"template": "mine:1"}
+    folders.apply(folder, None)  # a client with nothing for the folder: the options again
+    assert folder.settings.fields == {"template": "init:1", "mountDockerSocket": True}
+
+
+def test_workspace_values_are_kept_apart_from_the_users_own(tmp_path):
+    folders = Folders()
+    folder = folders.add(str(tmp_path))
+    folders.apply(folder, {"template": "mine:1", "workspaceValues": {"template": "theirs:1",
+                                                                     "autoStart": "always"}})
+    assert folder.settings.fields["template"] == "theirs:1"
+    assert folder.auto_start == "always"
+    assert folder.trusted.fields == {"template": "mine:1"}
+    [item] = folders.consent_items(folder.path, ConfigRequest())
+    assert (item.field, item.value) == ("template", "theirs:1")
+    # A workspace that is not an open folder gets the user's own settings only.
+    folders.set_global({"template": "mine:1", "workspaceValues": {"template": "theirs:1"}})
+    assert folders.settings_for("/elsewhere").fields == {"template": "mine:1"}
+
+
+class _Folders(list):
+    def get(self, path):
+        return None
+
+
+def _publisher(sent: list) -> StatusPublisher:
+    return StatusPublisher(lambda method, data: sent.append(data), _Folders(), engine=None,
+                           workers=None, background=Background())
+
+
+def test_a_status_is_sent_once_and_died_only_flips_the_running_one():
+    async def scenario() -> list:
+        sent: list = []
+        publisher = _publisher(sent)
+        sandbox = {"id": "abc123", "status": "running", "state": "running"}
+        running = {"workspace": "/w", "state": "running", "sandbox": sandbox, "drift": []}
+        publisher.publish(running)
+        publisher.publish(dict(running))  # identical: not sent again
+        publisher.died("/w", "ffff")  # another container: nothing
+        publisher.died("/w", "abc123def")
+        publisher.transient("/w", "starting", "Starting sandbox x")
+        return sent
+
+    sent = asyncio.run(scenario())
+    assert [s["state"] for s in sent] == ["running", "stopped", "starting"]
+    assert sent[1]["sandbox"]["status"] == "exited" and sent[1]["sandbox"]["state"] == "stopped"
+    assert sent[2]["message"] == "Starting sandbox x" and sent[2]["sandbox"]["id"] == "abc123"
