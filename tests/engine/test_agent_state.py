@@ -12,17 +12,8 @@ from berth.config import parse_request
 from berth.engine import Engine
 from berth.engine.commands import run_command
 from berth.errors import BadInput
+from support.engine import run
 from support.images import CLAUDE, HOST_UID
-
-
-@pytest.fixture
-def engine() -> Engine:
-    return Engine()
-
-
-def run(engine: Engine, workspace: str, **fields):
-    fields.setdefault("template", CLAUDE)
-    return engine.run(workspace, parse_request(fields))
 
 
 def sh(engine: Engine, workspace: str, script: str, *, root: bool = False):

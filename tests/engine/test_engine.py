@@ -11,17 +11,8 @@ from berth.config import parse_request
 from berth.engine import ROOT_WORKSPACE_WARNING, SOCKET_WARNING, Engine
 from berth.errors import BadInput, Conflict, NotFound, TemplateProblem
 from support.containers import MARKER, sandboxes_of
+from support.engine import run
 from support.images import CLAUDE, CLAUDE_WITH_CONFIG, GEMINI, HOST_UID, PLAIN
-
-
-@pytest.fixture
-def engine() -> Engine:
-    return Engine()
-
-
-def run(engine: Engine, workspace: str, **fields):
-    fields.setdefault("template", CLAUDE)
-    return engine.run(workspace, parse_request(fields))
 
 
 def sh(engine: Engine, workspace: str, script: str):

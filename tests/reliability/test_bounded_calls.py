@@ -24,9 +24,8 @@ from berth.config import parse_request
 from berth.engine import Engine
 from berth.errors import TemplateProblem
 from support.containers import sandboxes_of
-from support.reliability import TEMPLATE, EngineProxy, assert_clean_error
+from support.reliability import BOUND, TEMPLATE, assert_clean_error
 
-BOUND = 3.0  # BERTH_ENGINE_TIMEOUT for these servers and engines
 MANIFEST_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
 
 
@@ -108,13 +107,6 @@ def stalling(request) -> Iterator[StallingRegistry]:
     registry = StallingRegistry(request.param)
     yield registry
     registry.close()
-
-
-@pytest.fixture
-def proxy(tmp_path):
-    p = EngineProxy(str(tmp_path / "engine.sock"))
-    yield p
-    p.close()
 
 
 def in_thread(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> concurrent.futures.Future:

@@ -17,23 +17,11 @@ from berth.engine import Engine
 from support.containers import sandboxes_of
 from support.images import CLAUDE
 from support.reliability import (
+    BOUND,
     TEMPLATE,
-    EngineProxy,
     assert_clean_error,
+    env_for,
 )
-
-BOUND = 3.0  # BERTH_ENGINE_TIMEOUT for these servers
-
-
-@pytest.fixture
-def proxy(tmp_path):
-    p = EngineProxy(str(tmp_path / "engine.sock"))
-    yield p
-    p.close()
-
-
-def env_for(proxy: EngineProxy) -> dict[str, str]:
-    return {"DOCKER_HOST": proxy.url, "BERTH_ENGINE_TIMEOUT": str(BOUND)}
 
 
 async def test_dropped_connections_lose_no_event(sessions, make_workspace, proxy):

@@ -10,25 +10,11 @@ from __future__ import annotations
 import asyncio
 import subprocess
 
-import pytest
 from berth.config import parse_request
 from berth.engine import Engine
 from support.containers import sandboxes_of
 from support.images import CLAUDE
-from support.reliability import TEMPLATE, EngineProxy, uri
-
-BOUND = 3.0  # BERTH_ENGINE_TIMEOUT for these servers
-
-
-@pytest.fixture
-def proxy(tmp_path):
-    p = EngineProxy(str(tmp_path / "engine.sock"))
-    yield p
-    p.close()
-
-
-def env_for(proxy: EngineProxy) -> dict[str, str]:
-    return {"DOCKER_HOST": proxy.url, "BERTH_ENGINE_TIMEOUT": str(BOUND)}
+from support.reliability import BOUND, TEMPLATE, env_for, uri
 
 
 async def wait_latest(session, expected: dict[str, str], timeout: float) -> None:

@@ -14,14 +14,6 @@ from berth.engine import Engine
 from berth.errors import Conflict, EngineError
 from support.containers import sandboxes_of
 from support.images import CLAUDE
-from support.reliability import EngineProxy
-
-
-@pytest.fixture
-def proxy(tmp_path):
-    p = EngineProxy(str(tmp_path / "engine.sock"))
-    yield p
-    p.close()
 
 
 @pytest.fixture

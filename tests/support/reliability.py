@@ -22,6 +22,8 @@ from support.images import CLAUDE
 from support.lsp import Session, start_session, stop_session, uri  # noqa: F401 - for the tests
 
 TEMPLATE = {"template": CLAUDE}
+# BERTH_ENGINE_TIMEOUT for servers and engines behind a proxy that stalls: short, so a test is quick.
+BOUND = 3.0
 # The JSON-RPC codes of Berth's own error kinds; -32603 (internal error) is never acceptable.
 CLEAN_CODES = {-32602, -32001, -32002, -32003, -32004, -32005}
 
@@ -257,3 +259,8 @@ def tree_hash(root: str | Path) -> dict[str, str]:
     st = os.lstat(root)
     out["."] = f"{stat.S_IMODE(st.st_mode):o}:{st.st_uid}:{st.st_gid}"
     return out
+
+
+def env_for(proxy: EngineProxy) -> dict[str, str]:
+    """A server's environment: the engine behind `proxy`, with engine calls bounded by BOUND."""
+    return {"DOCKER_HOST": proxy.url, "BERTH_ENGINE_TIMEOUT": str(BOUND)}
