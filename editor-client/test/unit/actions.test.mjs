@@ -3,23 +3,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 
+import { drift, sandbox, status } from './fixtures.mjs';
+
 const require = createRequire(import.meta.url);
 const st = require('../../../out/unit/states.js');
 const views = require('../../../out/unit/views.js');
 const act = require('../../../out/unit/actions.js');
 
-const sandbox = {
-  id: 'abcdef012345',
-  name: 'berth-claude-proj-1a2b3c',
-  workspace: '/home/u/proj',
-  agent: 'claude',
-  template: 'berth-test/claude:1',
-  status: 'running',
-  state: 'running',
-  createdAt: '2026-01-02T03:04:05Z',
-};
-const status = (state, extra = {}) => ({ workspace: '/home/u/proj', state, sandbox: state === 'absent' ? null : sandbox, drift: [], ...extra });
-const drift = [{ field: 'env', recorded: ['A=1'], requested: ['A=2'] }];
 
 const commands = (list) => list.map((a) => a.command);
 
