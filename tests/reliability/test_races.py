@@ -71,7 +71,8 @@ async def test_remove_during_run_and_run_during_remove(sessions, workspace, dock
         containers = sandboxes_of(docker_api, workspace)
         assert len(containers) <= 1, (first, delay, containers)
         if containers:
-            assert containers[0]["State"] == "running", (first, delay, containers[0]["State"])
+            assert containers[0]["State"] == "running", (first, delay, containers[0]["State"],
+                                                         [str(r) for r in results])
         want = "running" if containers else "absent"
         for server in servers:
             status = (await server.request("sandbox/status"))[0]

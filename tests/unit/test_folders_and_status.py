@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 
-from berth.config import ConfigRequest
+from berth.config import ConfigRequest, SandboxConfig
 from berth.lsp.folders import Folders
 from berth.lsp.status import StatusPublisher
 from berth.lsp.tasks import Background
+from berth.models import Sandbox, Status
 
 
 def test_a_folders_answer_replaces_the_initialization_options(tmp_path):
@@ -51,10 +52,11 @@ def test_a_status_is_sent_once_and_died_only_flips_the_running_one():
     async def scenario() -> list:
         sent: list = []
         publisher = _publisher(sent)
-        sandbox = {"id": "abc123", "status": "running", "state": "running"}
-        running = {"workspace": "/w", "state": "running", "sandbox": sandbox, "drift": []}
-        publisher.publish(running)
-        publisher.publish(dict(running))  # identical: not sent again
+        sandbox = Sandbox(id="abc123", full_id="abc123" + "0" * 58, name="berth-x", workspace="/w",
+                          agent="claude", template="t:1", status="running", created_at="",
+                          user="agent", config=SandboxConfig())
+        publisher.publish(Status("/w", "running", sandbox))
+        publisher.publish(Status("/w", "running", sandbox))  # identical: not sent again
         publisher.died("/w", "ffff")  # another container: nothing
         publisher.died("/w", "abc123def")
         publisher.transient("/w", "starting", "Starting sandbox x")

@@ -11,8 +11,10 @@ paying for that import.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
     import docker
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 # Bounded so that a stuck engine can never freeze a caller. Streams (pulls, the event stream) are
 # bounded by it too, between two reads: they may run long, but never silently forever.
@@ -159,24 +162,38 @@ def create_container(api: docker.APIClient, what: str, **kwargs: Any) -> str | N
             return None
 
 
+# The engine fails a removal when something else has the container's filesystem mounted at that
+# moment (another window's exec or file check on the same sandbox): "failed to remove root
+# filesystem ... directory not empty" on overlay2, "unable to remove filesystem" on newer engines. The
+# container is left dead, and removing it again a moment later succeeds.
+_FILESYSTEM_BUSY = ("remove root filesystem", "unable to remove filesystem")
+_REMOVE_RETRIES = (0.1, 0.3, 0.6, 1.0)
+
+
 def remove_container(api: docker.APIClient, container_id: str, what: str) -> bool:
     """Remove a container with its anonymous volumes; False when it was gone already. A removal
     already under way (another window's) counts as this one."""
     import docker.errors
 
+    pauses = iter(_REMOVE_RETRIES)
     try:
         with translated(what):
-            try:
-                api.remove_container(container_id, force=True, v=True)
-            except docker.errors.NotFound:
-                return False
-            except docker.errors.APIError as exc:
-                if exc.status_code == 409 and "already in progress" in str(exc):
+            while True:
+                try:
+                    api.remove_container(container_id, force=True, v=True)
                     return True
-                raise
+                except docker.errors.NotFound:
+                    return False
+                except docker.errors.APIError as exc:
+                    if exc.status_code == 409 and "already in progress" in str(exc):
+                        return True
+                    pause = next(pauses, None)
+                    if pause is None or not any(s in str(exc) for s in _FILESYSTEM_BUSY):
+                        raise
+                    log.info("%s: the engine could not free its filesystem yet; trying again", what)
+                    time.sleep(pause)
     except NotFound:
         return False
-    return True
 
 
 def image_or_none(api: docker.APIClient, image: str, what: str) -> dict[str, Any] | None:

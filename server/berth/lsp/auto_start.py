@@ -28,14 +28,15 @@ class AutoStart:
         mode = folder.auto_start
         if mode == "never":
             return
-        last = self._status.last(folder.path) or {}
-        if last.get("state") == "unavailable":
+        last = self._status.last(folder.path)
+        state = last.state if last else None
+        if state == "unavailable":
             # Docker often starts after the editor (at login): decide when the engine answers.
             self._status.when_read(folder.path, lambda: self._later(folder))
             return
-        if mode == "existing" and last.get("state") not in ("stopped",):
+        if mode == "existing" and state != "stopped":
             return  # nothing to start: absent stays absent, running stays running
-        if mode == "always" and last.get("state") == "running":
+        if mode == "always" and state == "running":
             return
         try:
             await self._starter.start(folder.path, folder.settings)

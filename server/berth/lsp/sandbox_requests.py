@@ -14,6 +14,7 @@ from berth.agents import agents
 from berth.config import parse_agent_args, parse_request
 from berth.errors import BadInput
 from berth.lsp.params import plain
+from berth.models import Status
 from berth.selection import ALL, IDS, WORKSPACE, Selection
 
 if TYPE_CHECKING:
@@ -168,8 +169,7 @@ class SandboxRequests:
         else:
             workspaces = [f.path for f in self._folders]
         await asyncio.gather(*(self._status.refresh(w) for w in workspaces))
-        return [self._status.last(w) or {"workspace": w, "state": "absent", "sandbox": None,
-                                          "drift": []} for w in workspaces]
+        return [(self._status.last(w) or Status(w, "absent")).to_json() for w in workspaces]
 
     async def agents_(self, params: dict[str, Any]) -> Any:
         _only(params, ())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -35,7 +36,7 @@ class StatusPublisher:
         self._engine = engine
         self._workers = workers
         self._background = background
-        self._sent: dict[str, dict[str, Any]] = {}
+        self._sent: dict[str, Status] = {}
         # Refreshes run concurrently on worker threads; a later-started one saw a later engine state,
         # so an earlier one finishing after it must not overwrite it.
         self._started: dict[str, int] = {}
@@ -55,15 +56,16 @@ class StatusPublisher:
         coro = self.refresh(workspace) if workspace else self.refresh_all()
         self._background.spawn(coro, f"reading the status of {workspace or 'every folder'}")
 
-    def last(self, workspace: str) -> dict[str, Any] | None:
+    def last(self, workspace: str) -> Status | None:
         return self._sent.get(workspace)
 
-    def publish(self, status: Status | dict[str, Any]) -> None:
-        data = status.to_json() if isinstance(status, Status) else status
-        workspace = data["workspace"]
-        if self._sent.get(workspace) == data:
+    def publish(self, status: Status) -> None:
+        """Send the status unless clients were last sent the same (as they see it: its JSON)."""
+        data = status.to_json()
+        previous = self._sent.get(status.workspace)
+        if previous is not None and previous.to_json() == data:
             return
-        self._sent[workspace] = data
+        self._sent[status.workspace] = status
         self._notify(NOTIFICATION, data)
 
     def _supersede(self, workspace: str) -> None:
@@ -78,12 +80,9 @@ class StatusPublisher:
     def transient(self, workspace: str, state: str, message: str | None = None) -> None:
         """A state only this server knows of (creating, starting, stopping, removing)."""
         self._supersede(workspace)
-        previous = self._sent.get(workspace) or {}
-        data = {"workspace": workspace, "state": state, "sandbox": previous.get("sandbox"),
-                "drift": previous.get("drift", [])}
-        if message:
-            data["message"] = message
-        self.publish(data)
+        previous = self._sent.get(workspace)
+        self.publish(Status(workspace, state, previous.sandbox if previous else None,
+                            previous.drift if previous else [], message))
 
     def died(self, workspace: str, container_id: str) -> None:
         """The engine said the workspace's running container died: show it stopped at once.
@@ -91,14 +90,13 @@ class StatusPublisher:
         Refreshes already under way saw it running and are dropped; the refresh that follows the
         event (which reads the container itself) confirms or corrects this.
         """
-        previous = self._sent.get(workspace) or {}
-        sandbox = previous.get("sandbox")
-        if (previous.get("state") != "running" or not sandbox
-                or not container_id.startswith(sandbox["id"])):
+        previous = self._sent.get(workspace)
+        if (previous is None or previous.state != "running" or previous.sandbox is None
+                or not container_id.startswith(previous.sandbox.id)):
             return
         self._supersede(workspace)
-        self.publish({**previous, "state": "stopped", "sandbox": {**sandbox, "status": "exited",
-                                                                   "state": "stopped"}})
+        stopped = dataclasses.replace(previous.sandbox, status="exited")
+        self.publish(dataclasses.replace(previous, state=stopped.state, sandbox=stopped))
 
     async def refresh(self, workspace: str) -> None:
         ticket = self._started.get(workspace, 0) + 1
@@ -126,8 +124,7 @@ class StatusPublisher:
                 self._publish_unavailable(workspace, failure.message)
             return
         if folder and folder.settings_error:
-            status = Status(status.workspace, status.state, status.sandbox, status.drift,
-                            folder.settings_error)
+            status = dataclasses.replace(status, message=folder.settings_error)
         if status.state == "absent" and not known:
             return  # nobody was told about this workspace; its sandbox never existed for us
         self.publish(status)
@@ -145,9 +142,9 @@ class StatusPublisher:
             self._retry(workspace)
 
     def _publish_unavailable(self, workspace: str, message: str) -> None:
-        previous = self._sent.get(workspace) or {}
-        self.publish({"workspace": workspace, "state": "unavailable",
-                      "sandbox": previous.get("sandbox"), "drift": [], "message": message})
+        previous = self._sent.get(workspace)
+        self.publish(Status(workspace, "unavailable", previous.sandbox if previous else None,
+                            message=message))
 
     def when_read(self, workspace: str, callback: Callable[[], None]) -> None:
         """Run `callback` once the workspace's status is next read from the engine (it replaces
