@@ -76,6 +76,31 @@ class RawDocker:
         list(self.pool.map(one, range(start, start + count)))
         return time.perf_counter() - t0
 
+    def start_server(self, image: str, script: str) -> str:
+        """A container on the engine's default bridge, outside every sandbox, running `script`."""
+        created = self.api.create_container(image=image, command=["sh", "-c", script],
+                                            user="agent", labels=self.bench_labels(), detach=True)
+        self.api.start(created["Id"])
+        return created["Id"]
+
+    def proxy_of(self, sandbox: str) -> str:
+        """The network proxy container of a filtered sandbox (by its egress label)."""
+        token = self.api.inspect_container(sandbox)["Config"]["Labels"][labels.EGRESS]
+        [proxy] = self.api.containers(filters={"label": [f"{labels.EGRESS}={token}",
+                                                         f"{labels.MARKER_EGRESS}=true"]})
+        return proxy["Id"]
+
+    def memory_mib(self, container: str) -> float:
+        """A container's memory as its cgroup counts it, less the page cache (its working set)."""
+        stats = self.api.stats(container, stream=False)["memory_stats"]
+        cache = stats.get("stats", {}).get("inactive_file", stats.get("stats", {}).get("cache", 0))
+        return (stats["usage"] - cache) / (1024 * 1024)
+
+    def egress_networks(self) -> list[str]:
+        """The networks Berth made for sandboxes of the bench's folder."""
+        return [n["Id"] for n in self.api.networks(filters={"label": [f"{labels.MARKER_EGRESS}=true"]})
+                if (n.get("Labels") or {}).get(labels.WORKSPACE, "").startswith(self.root + "/")]
+
     def ours(self, any_run: bool = False) -> list[str]:
         """Ids of every container this bench made (or, with any_run, any bench run made): its own
         label, or a Berth sandbox it had the server create (their workspaces all live under the
@@ -84,7 +109,9 @@ class RawDocker:
             all=True, filters={"label": [f"{BENCH_LABEL}=1" if any_run
                                          else f"{RUN_LABEL}={self.run_id}"]})}
         prefix = os.path.join(tempfile.gettempdir(), TMP_PREFIX) if any_run else self.root + "/"
-        for c in self.sandboxes():
+        proxies = self.api.containers(all=True,
+                                      filters={"label": [f"{labels.MARKER_EGRESS}=true"]})
+        for c in [*self.sandboxes(), *proxies]:
             if (c.get("Labels") or {}).get(labels.WORKSPACE, "").startswith(prefix):
                 ids.add(c["Id"])
         return sorted(ids)
@@ -100,3 +127,8 @@ class RawDocker:
                     print(f"  could not remove {cid[:12]}: {exc}", file=sys.stderr)
 
         list(self.pool.map(one, ids))
+        for network in self.egress_networks():
+            try:
+                self.api.remove_network(network)
+            except docker.errors.APIError as exc:
+                print(f"  could not remove network {network[:12]}: {exc}", file=sys.stderr)

@@ -25,6 +25,9 @@ except ImportError:
     raise
 
 IMAGE = "berth-test/claude:1"
+# The network proxy's base: the debootstrapped Debian of Berth's tests when the engine has it (no
+# registry answers on the project's machines); else Berth's default, pulled.
+OFFLINE_BASE = "berth-test/debian:bookworm"
 BENCH_LABEL = "dev.berth.bench"  # on every container the bench itself creates, =1
 RUN_LABEL = "dev.berth.bench.run"  # which bench run created it
 TMP_PREFIX = "berth-bench-"  # the bench's folder; the sandboxes it has the server create live in it

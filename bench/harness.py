@@ -22,7 +22,9 @@ from rpc import EDITOR_CAPABILITIES, Client, Notification
 STATUS = "sandbox/didChangeStatus"
 # The `berth` settings, given as an editor gives them: in initializationOptions and again as the
 # answer to workspace/configuration (an answer replaces the initializationOptions, as VS Code's does).
-SETTINGS = {"template": IMAGE}
+# The open policy: the long-lived sandbox and the rows about it measure Berth without a network proxy
+# (network.py measures what a policy costs).
+SETTINGS = {"template": IMAGE, "networkPolicy": "open"}
 NOTIFICATION_TIMEOUT = 3.0  # seconds a status change may take to arrive; later counts as lost
 
 
@@ -142,7 +144,8 @@ class Bench:
     def main_template_labels(self) -> dict[str, str]:
         """The main sandbox's Berth labels, less the bench's own: what a filler sandbox copies."""
         return {k: v for k, v in self.main_sandbox()["Labels"].items()
-                if k.startswith(labels.PREFIX) and not k.startswith(BENCH_LABEL)}
+                if k.startswith(labels.PREFIX) and not k.startswith(BENCH_LABEL)
+                and k != labels.EGRESS}  # fillers have no network proxy of their own
 
     async def ensure_main(self) -> None:
         """Another Berth client on this engine (a test run's `remove --all`) may have removed the

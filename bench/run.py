@@ -9,11 +9,13 @@ See bench/README.md for what each row measures. Results go to bench/results/late
 
 from __future__ import annotations
 
-from environment import IMAGE, ROOT  # first: re-runs this script in the project's .venv if needed
+# first: re-runs this script in the project's .venv if needed
+from environment import IMAGE, OFFLINE_BASE, ROOT
 
 # isort: split
 import argparse
 import asyncio
+import os
 import signal
 import subprocess
 import sys
@@ -21,6 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import network
 import propagation
 import sandbox_requests
 import startup
@@ -34,6 +37,7 @@ PHASES = {
     "create": sandbox_requests.create,
     "propagation": propagation.propagation,
     "list": sandbox_requests.lists,
+    "network": network.network,
 }
 
 
@@ -56,11 +60,17 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def ensure_templates() -> None:
+def ensure_templates(phases: list[str]) -> None:
     images = subprocess.run(["docker", "images", "-q", IMAGE], capture_output=True, text=True)
     if not images.stdout.strip():
         print(f"{IMAGE} missing; building the test templates", flush=True)
         subprocess.run([str(ROOT / "tests" / "images" / "build.sh")], check=True)
+    if "network" in phases:
+        # curl for the network phase, and the debootstrapped base the proxy is built on; cached.
+        subprocess.run(["bash", str(ROOT / "tests" / "images" / "real" / "build.sh")], check=True)
+    base = subprocess.run(["docker", "images", "-q", OFFLINE_BASE], capture_output=True, text=True)
+    if base.stdout.strip():
+        os.environ.setdefault("BERTH_PROXY_BASE", OFFLINE_BASE)
 
 
 async def measure(bench: Bench, phases: list[str]) -> None:
@@ -79,7 +89,7 @@ def main() -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_term)
-    ensure_templates()
+    ensure_templates(args.phases)
 
     t0 = time.perf_counter()
     bench = Bench(quick=args.quick, server_path=args.server_path)

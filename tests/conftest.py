@@ -17,9 +17,12 @@ from pathlib import Path
 import docker
 import pytest
 from support.containers import remove_sandboxes_of
-from support.images import CLAUDE, HOST_UID
+from support.images import CLAUDE, HOST_UID, REAL
 
 HERE = Path(__file__).parent
+# The network proxy's base: the debootstrapped Debian the real template is built on (no registry
+# answers on these machines); a user's engine pulls debian:bookworm-slim instead.
+os.environ.setdefault("BERTH_PROXY_BASE", "berth-test/debian:bookworm")
 
 
 @pytest.fixture(autouse=True)
@@ -44,6 +47,14 @@ def docker_api() -> docker.APIClient:
 @pytest.fixture(scope="session")
 def templates(docker_api) -> None:
     subprocess.run([str(HERE / "images" / "build.sh")], check=True)
+
+
+@pytest.fixture(scope="session")
+def real_template(docker_api) -> str:
+    """The real agents' template (tests/images/real): cached by tag, so a second call takes a
+    second; CI builds it in its own step first. Its base is the network proxy's too."""
+    subprocess.run(["bash", str(HERE / "images" / "real" / "build.sh")], check=True)
+    return REAL
 
 
 @pytest.fixture

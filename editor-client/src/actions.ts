@@ -22,6 +22,7 @@ const A = {
   shell: { command: 'berth.openShell', label: '$(terminal) Open Shell' },
   logs: { command: 'berth.showLogs', label: '$(output) Show Logs' },
   inspect: { command: 'berth.inspectSandbox', label: '$(json) Inspect Sandbox' },
+  network: { command: 'berth.editNetworkRules', label: '$(shield) Edit Network Rules…' },
   list: { command: 'berth.listSandboxes', label: '$(list-flat) List Sandboxes' },
   output: { command: 'berth.showOutput', label: '$(go-to-file) Show Output' },
   restart: { command: 'berth.restartServer', label: '$(debug-restart) Restart Server' },
@@ -36,17 +37,19 @@ export function actionsFor(status: Status | undefined, phase: ClientPhase): Acti
   const recreate = drifted
     ? { ...A.recreate, label: '$(warning) Recreate Sandbox', description: `Apply changed settings: ${driftFields(status.drift)}` }
     : A.recreate;
+  const policy = status.sandbox?.networkPolicy;
+  const network = policy ? { ...A.network, description: `${policy} network policy` } : A.network;
   switch (status.state) {
     case 'absent':
       return [A.run, A.start, A.list, A.output];
     case 'running':
       return drifted
-        ? [recreate, A.run, A.shell, A.stop, A.logs, A.inspect, A.remove, A.list]
-        : [A.run, A.shell, A.stop, A.recreate, A.logs, A.inspect, A.remove, A.list];
+        ? [recreate, A.run, A.shell, A.stop, A.logs, A.inspect, network, A.remove, A.list]
+        : [A.run, A.shell, A.stop, A.recreate, A.logs, A.inspect, network, A.remove, A.list];
     case 'stopped':
       return drifted
-        ? [recreate, A.run, A.start, A.logs, A.inspect, A.remove, A.list]
-        : [A.run, A.start, A.recreate, A.logs, A.inspect, A.remove, A.list];
+        ? [recreate, A.run, A.start, A.logs, A.inspect, network, A.remove, A.list]
+        : [A.run, A.start, A.recreate, A.logs, A.inspect, network, A.remove, A.list];
     case 'creating':
     case 'starting':
     case 'stopping':

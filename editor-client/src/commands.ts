@@ -9,6 +9,7 @@ import { actionsFor, sandboxActions } from './actions';
 import { agentChosenMessage, agentPickItems, currentAgent } from './agents';
 import { chooseFolder, folderForWorkspace } from './folders';
 import { ReadOnlyDocuments } from './documents';
+import { NetworkRules } from './networkRules';
 import type { Requests, RunResult, Sandbox } from './protocol';
 import { BerthServer } from './server';
 import { SECTION } from './settings';
@@ -36,6 +37,7 @@ export class Commands implements vscode.Disposable {
     private readonly statusBar: SandboxStatusBar,
     private readonly sandboxes: SandboxesView,
     private readonly documents: ReadOnlyDocuments,
+    private readonly network: NetworkRules,
   ) {
     this.api = server.api;
     for (const [id, command] of Object.entries(this.table())) {
@@ -63,6 +65,7 @@ export class Commands implements vscode.Disposable {
       'berth.inspectSandbox': this.onFolder('Inspect Sandbox', (f) => this.inspectFolder(f)),
       'berth.showLogs': this.onFolder('Show Logs', (f) => this.logsFolder(f)),
       'berth.openShell': this.onFolder('Open Shell', (f) => this.openShell(f)),
+      'berth.editNetworkRules': this.onFolder('Edit Network Rules', (f) => this.network.edit(f)),
       // A sandbox of the engine's, whatever its folder: a Sandboxes view item (by id).
       'berth.sandboxItem.stop': this.onSandbox((s) => this.stopSandbox(s)),
       'berth.sandboxItem.remove': this.onSandbox((s) => this.removeSandbox(s)),

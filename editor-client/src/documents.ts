@@ -1,5 +1,6 @@
-// Inspect and log output opens as read-only documents (berth:/inspect/…, berth:/logs/…): nothing to
-// save, and opening the same one again refreshes it in place instead of stacking untitled editors.
+// Inspect and log output, a sandbox's network rules and the requests they blocked open as read-only
+// documents (berth:/inspect/…, berth:/logs/…, berth:/network/…): nothing to save, and opening the
+// same one again refreshes it in place instead of stacking untitled editors.
 
 import * as vscode from 'vscode';
 
@@ -21,6 +22,14 @@ export class ReadOnlyDocuments implements vscode.TextDocumentContentProvider, vs
 
   showLogs(name: string, text: string): Promise<void> {
     return this.open(`logs/${name}.log`, text || '(the sandbox has logged nothing)\n');
+  }
+
+  showNetworkLog(name: string, text: string): Promise<void> {
+    return this.open(`network/${name}-blocked.log`, text);
+  }
+
+  showNetworkRules(name: string, text: string): Promise<void> {
+    return this.open(`network/${name}-network-rules.txt`, text);
   }
 
   private async open(name: string, text: string): Promise<void> {

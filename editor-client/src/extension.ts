@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import { Commands } from './commands';
 import { ReadOnlyDocuments } from './documents';
 import { RecreateOffers } from './drift';
+import { NetworkRules } from './networkRules';
 import { SandboxesView } from './sandboxesView';
 import { BerthServer } from './server';
 import { WorkspaceConsent } from './consent';
@@ -27,7 +28,8 @@ export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
   const statusBar = new SandboxStatusBar(folders, statuses, berth);
   const sandboxes = new SandboxesView(berth, statuses);
   const documents = new ReadOnlyDocuments();
-  const commands = new Commands(berth, folders, statuses, statusBar, sandboxes, documents);
+  const network = new NetworkRules(berth, folders, statuses, documents);
+  const commands = new Commands(berth, folders, statuses, statusBar, sandboxes, documents, network);
   const drift = new RecreateOffers(folders, (uri) => vscode.commands.executeCommand('berth.recreateSandbox', uri));
 
   ctx.subscriptions.push(
@@ -43,6 +45,7 @@ export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
       sandboxes.statusChanged();
       drift.offer(status);
     }),
+    berth.onDidBlockRequest((block) => network.blocked(block)),
     vscode.workspace.onDidChangeConfiguration((e) => berth.settingsChanged(e)),
     commands,
   );

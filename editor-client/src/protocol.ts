@@ -29,7 +29,13 @@ export interface Sandbox {
   state: State;
   /** ISO 8601, UTC. */
   createdAt: string;
+  /** What the sandbox may reach (protocol.md, "Network policy"); fixed when it is created. */
+  networkPolicy: NetworkPolicy;
 }
+
+/** `open`: nothing filtered; `balanced`: the agent's own hosts, package registries and code hosts;
+ * `locked`: the agent's own API and login hosts only. */
+export type NetworkPolicy = 'open' | 'balanced' | 'locked';
 
 /** What a sandbox was created with. `env` holds variable names only, never values. */
 export interface SandboxConfig {
@@ -40,6 +46,11 @@ export interface SandboxConfig {
   mountDockerSocket: boolean;
   credentials: 'sandbox' | 'isolated' | 'host' | 'none';
   hostCertificates: boolean;
+  networkPolicy: NetworkPolicy;
+  /** Host patterns allowed from creation on (`example.com`, `*.example.com`, `host:port`, IPv4). */
+  allowHosts: string[];
+  /** Host patterns never allowed: deny wins. */
+  denyHosts: string[];
 }
 
 /** What sandbox/inspect answers: a Sandbox with its configuration and every label on its container. */
@@ -111,6 +122,44 @@ export interface ConsentItem {
   note: string;
 }
 
+/** What sandbox/policy and sandbox/changePolicy answer: the rules a sandbox's network runs under now. */
+export interface PolicyInfo {
+  workspace: string;
+  /** The sandbox's id. */
+  sandbox: string;
+  policy: NetworkPolicy;
+  agent: string;
+  /** The policy's own hosts for this agent. */
+  preset: string[];
+  /** The rules it was created with (`berth.allowHosts`, `berth.denyHosts`). */
+  allow: string[];
+  deny: string[];
+  /** The rules added since (the editor's Allow, `berth policy allow`), in effect at once. */
+  liveAllow: string[];
+  liveDeny: string[];
+  /** The Docker socket is mounted, which defeats any policy. */
+  dockerSocket: boolean;
+}
+
+/** One request a sandbox's proxy refused. */
+export interface Block {
+  /** ISO 8601 with nanoseconds ("" when the proxy's log had none). */
+  time: string;
+  host: string;
+  port: number;
+  /** What refused it: `deny <pattern>`, `not in the <policy> policy or any allow rule`, or
+   * `no allow rule for port <port>`. */
+  rule: string;
+}
+
+/** `sandbox/didBlockRequest`: a Block, with whose sandbox refused it. */
+export interface BlockedRequest extends Block {
+  workspace: string;
+  /** The sandbox's id. */
+  sandbox: string;
+  agent: string;
+}
+
 /** JSON-RPC error codes (protocol.md, "Errors"), by their `data.kind`. */
 export const ErrorCode = {
   badInput: -32602,
@@ -132,6 +181,9 @@ export interface SandboxSettings {
   mountDockerSocket?: boolean;
   credentials?: SandboxConfig['credentials'];
   hostCertificates?: boolean;
+  networkPolicy?: NetworkPolicy;
+  allowHosts?: string[];
+  denyHosts?: string[];
   name?: string;
 }
 
@@ -168,8 +220,20 @@ export interface RunParams extends ByWorkspace, SandboxSettings {
   accept?: string[];
 }
 
+export interface ChangePolicyParams {
+  /** Host patterns to allow (also taken off the rules denied since creation). */
+  allow?: string[];
+  /** Host patterns to deny (also taken off the rules allowed since creation). */
+  deny?: string[];
+  /** Drop the rules added since creation first. */
+  reset?: boolean;
+}
+
 /** The server → client notification that carries one Status. */
 export const DID_CHANGE_STATUS = 'sandbox/didChangeStatus';
+
+/** The server → client notification that carries one BlockedRequest (rate-limited by the server). */
+export const DID_BLOCK_REQUEST = 'sandbox/didBlockRequest';
 
 /** The request methods, by the name of the function that sends each. */
 export const Method = {
@@ -183,6 +247,9 @@ export const Method = {
   logs: 'sandbox/logs',
   status: 'sandbox/status',
   agents: 'sandbox/agents',
+  policy: 'sandbox/policy',
+  changePolicy: 'sandbox/changePolicy',
+  networkLog: 'sandbox/networkLog',
 } as const;
 
 export type Method = (typeof Method)[keyof typeof Method];
@@ -214,6 +281,12 @@ export interface Requests {
   /** Read fresh from the engine: that workspace, or every open folder. */
   status(params?: ByWorkspace): Promise<Status[] | undefined>;
   agents(): Promise<Agent[] | undefined>;
+  /** The network rules the sandbox runs under now. */
+  policy(params: ByWorkspace | ByOneId): Promise<PolicyInfo | undefined>;
+  /** Changes the rules added since creation (reset, then allow, then deny); in effect when answered. */
+  changePolicy(params: (ByWorkspace | ByOneId) & ChangePolicyParams): Promise<PolicyInfo | undefined>;
+  /** The requests the sandbox's proxy refused, oldest first. */
+  networkLog(params: (ByWorkspace | ByOneId) & { tail?: number }): Promise<{ blocked: Block[] } | undefined>;
 }
 
 export function requests(send: Send): Requests {
@@ -228,5 +301,8 @@ export function requests(send: Send): Requests {
     logs: (params) => send(Method.logs, params),
     status: (params = {}) => send(Method.status, params),
     agents: () => send(Method.agents, {}),
+    policy: (params) => send(Method.policy, params),
+    changePolicy: (params) => send(Method.changePolicy, params),
+    networkLog: (params) => send(Method.networkLog, params),
   };
 }

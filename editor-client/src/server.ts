@@ -16,7 +16,18 @@ import {
 } from 'vscode-languageclient/node';
 
 import { findPython } from './interpreter';
-import { ConsentItem, DID_CHANGE_STATUS, ErrorCode, Method, requests, Requests, Sandbox, Status } from './protocol';
+import {
+  BlockedRequest,
+  ConsentItem,
+  DID_BLOCK_REQUEST,
+  DID_CHANGE_STATUS,
+  ErrorCode,
+  Method,
+  requests,
+  Requests,
+  Sandbox,
+  Status,
+} from './protocol';
 import { SECTION, sandboxSettings } from './settings';
 import { ClientPhase } from './states';
 import { SandboxStatuses } from './statuses';
@@ -43,6 +54,9 @@ export class BerthServer implements vscode.Disposable {
   private readonly statusEmitter = new vscode.EventEmitter<Status>();
   /** Fires after `statuses` holds the new status. */
   readonly onDidReceiveStatus = this.statusEmitter.event;
+  private readonly blockEmitter = new vscode.EventEmitter<BlockedRequest>();
+  /** A sandbox's network policy refused a request (`sandbox/didBlockRequest`, rate-limited by the server). */
+  readonly onDidBlockRequest = this.blockEmitter.event;
   /** The server's requests; a failure is shown to the user and answers undefined. */
   readonly api: Requests = requests((method, params) => this.send(method, params));
 
@@ -107,6 +121,7 @@ export class BerthServer implements vscode.Disposable {
     const client = new LanguageClient('berth', 'Berth', serverOptions, clientOptions);
     this.client = client;
     client.onNotification(DID_CHANGE_STATUS, (s: Status) => this.onStatus(s));
+    client.onNotification(DID_BLOCK_REQUEST, (b: BlockedRequest) => this.onBlock(b));
     client.onDidChangeState((e) => {
       // A client that stops while still current has died; one replaced by stop() was stopped on purpose.
       if (e.newState === ClientState.Running) this.current = 'running';
@@ -162,6 +177,11 @@ export class BerthServer implements vscode.Disposable {
     if (!status || typeof status.workspace !== 'string') return;
     this.statuses.set(status);
     this.statusEmitter.fire(status);
+  }
+
+  private onBlock(block: BlockedRequest): void {
+    if (!block || typeof block.workspace !== 'string' || typeof block.host !== 'string' || typeof block.port !== 'number') return;
+    this.blockEmitter.fire(block);
   }
 
   /** The running server only reads berth.interpreter when it starts. */
@@ -268,6 +288,7 @@ export class BerthServer implements vscode.Disposable {
     this.phaseEmitter.dispose();
     this.connectionEmitter.dispose();
     this.statusEmitter.dispose();
+    this.blockEmitter.dispose();
   }
 }
 

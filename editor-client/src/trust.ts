@@ -14,6 +14,9 @@ export const SANDBOX_KEYS = [
   'mountDockerSocket',
   'credentials',
   'hostCertificates',
+  'networkPolicy',
+  'allowHosts',
+  'denyHosts',
   'autoStart',
 ];
 

@@ -3,6 +3,7 @@
 // Pure: no `vscode` import, so node's test runner can load it.
 
 import type { Drift, Sandbox, State, Status } from './protocol';
+import { networkLabel, policyDescription } from './network';
 import { BUSY_STATES, ClientPhase, stateCodicon, stateDescription, stateIcon, stateLabel } from './states';
 
 /** Escapes text for a Markdown tooltip (VS Code renders it as Markdown). */
@@ -126,6 +127,9 @@ export function statusTooltip(status: Status, opts: ViewOptions = {}): string {
       `Engine state: ${code(sb.status)}`,
       `Created: ${md(fmt(sb.createdAt))}`,
     ];
+    if (sb.networkPolicy) {
+      rows.push(`${networkLabel(code(sb.networkPolicy))} (${md(policyDescription(sb.networkPolicy, sb.agent))})`);
+    }
     parts.push(rows.join('  \n'));
   } else {
     parts.push(`Folder: ${code(status.workspace)}`);
@@ -167,7 +171,9 @@ export function sandboxTreeItem(sandbox: Sandbox, live?: Status, formatTime?: (i
   const status: Status = { workspace: sandbox.workspace, state, sandbox, drift };
   return {
     label: base || sandbox.name,
-    description: `${stateLabel(state)} · ${sandbox.agent} · ${sandbox.template}`,
+    description:
+      `${stateLabel(state)} · ${sandbox.agent} · ${sandbox.template}` +
+      (sandbox.networkPolicy ? ` · ${networkLabel(sandbox.networkPolicy).toLowerCase()}` : ''),
     tooltip: statusTooltip(status, { folderName: sandbox.workspace, formatTime }).replace(/\n\n_Click for actions._$/, ''),
     icon,
     color,

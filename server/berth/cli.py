@@ -21,7 +21,9 @@ from berth.config import (
     read_env_file,
 )
 from berth.engine import Engine
+from berth.engine.egress import policy_info
 from berth.errors import BerthError, NotFound
+from berth.network.rules import POLICIES, Policy, parse_patterns
 from berth.selection import IDS, WORKSPACE, Selection
 from berth.workspace import resolve_workspace
 
@@ -54,6 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--host-certificates", action="store_true", default=None,
                      help="trust this machine's CA certificates in the sandbox and pass its "
                           "HTTP(S)_PROXY/NO_PROXY (for TLS-inspecting corporate proxies)")
+    run.add_argument("--network-policy", metavar="POLICY", choices=POLICIES,
+                     help="what the agent may reach: open (anything), balanced (its API, package "
+                          "registries, code hosts) or locked (its API only)")
+    run.add_argument("--allow-host", action="append", metavar="PATTERN",
+                     help="also allow this host (example.com, *.example.com, host:port)")
+    run.add_argument("--deny-host", action="append", metavar="PATTERN",
+                     help="never allow this host, whatever else allows it")
     run.add_argument("-t", "--template", metavar="IMAGE", help="template image")
     run.add_argument("--name", help="container name")
     run.add_argument("-d", "--detached", action="store_true",
@@ -100,6 +109,21 @@ def build_parser() -> argparse.ArgumentParser:
     agents = sub.add_parser("agents", help="list the agents, with where each keeps its login")
     agents.add_argument("--json", action="store_true", help="as a JSON array")
 
+    policy = sub.add_parser("policy", help="show or change what a sandbox's network lets through")
+    verbs = policy.add_subparsers(dest="verb", required=True, metavar="ACTION")
+    show = verbs.add_parser("show", help="the policy and its rules")
+    show.add_argument("--json", action="store_true", help="as JSON")
+    allow = verbs.add_parser("allow", help="let these hosts through, at once")
+    allow.add_argument("patterns", nargs="+", metavar="PATTERN")
+    deny = verbs.add_parser("deny", help="block these hosts, at once; deny wins over allow")
+    deny.add_argument("patterns", nargs="+", metavar="PATTERN")
+    verbs.add_parser("reset", help="drop the rules added since the sandbox was created")
+    log = verbs.add_parser("log", help="the requests the policy blocked")
+    log.add_argument("--tail", type=int, metavar="N", help="only the last N")
+    log.add_argument("--json", action="store_true", help="one JSON object per line")
+    for verb in (show, allow, deny, verbs.choices["reset"], log):
+        verb.add_argument("-w", "--workspace", help="workspace folder (default: .)")
+
     sub.add_parser("version", help="print Berth's version")
     return parser
 
@@ -124,7 +148,9 @@ def cmd_run(args: argparse.Namespace, engine: Engine) -> int:
     for key, value in (("volumes", args.volume), ("template", args.template),
                        ("credentials", args.credentials), ("name", args.name),
                        ("mountDockerSocket", args.mount_docker_socket),
-                       ("hostCertificates", args.host_certificates)):
+                       ("hostCertificates", args.host_certificates),
+                       ("networkPolicy", args.network_policy), ("allowHosts", args.allow_host),
+                       ("denyHosts", args.deny_host)):
         if value is not None:
             raw[key] = value
     if args.env is not None or args.env_file is not None:
@@ -241,6 +267,54 @@ def cmd_agents(args: argparse.Namespace, engine: Engine) -> int:
     return 0
 
 
+def cmd_policy(args: argparse.Namespace, engine: Engine) -> int:
+    which = Selection(workspace=_workspace(args.workspace))
+    if args.verb == "allow":
+        patterns = parse_patterns(args.patterns, "allow")
+        sandbox, policy = engine.change_policy(which, lambda p: p.with_allowed(patterns))
+    elif args.verb == "deny":
+        patterns = parse_patterns(args.patterns, "deny")
+        sandbox, policy = engine.change_policy(which, lambda p: p.with_denied(patterns))
+    elif args.verb == "reset":
+        sandbox, policy = engine.change_policy(which, lambda p: p.reset())
+    elif args.verb == "log":
+        for block in engine.blocked(which, args.tail):
+            print(json.dumps(block.to_json()) if args.json else
+                  f"{block.time}  {block.host}:{block.port}  blocked by {block.rule}")
+        return 0
+    else:
+        sandbox, policy = engine.policy(which)
+    if args.verb == "allow":
+        for pattern in patterns:
+            decision = policy.decide(pattern.host, pattern.port or 443)
+            if not pattern.wildcard and not decision.allowed:
+                print(f"{pattern.text} stays blocked: {decision.rule}")
+    if getattr(args, "json", False):
+        print(json.dumps(policy_info(sandbox, policy), indent=2))
+        return 0
+    print(describe_policy(sandbox.name, policy, sandbox.config.mount_docker_socket))
+    return 0
+
+
+def describe_policy(name: str, policy: Policy, socket: bool) -> str:
+    if not policy.filtered:
+        lines = [f"{name}: network policy open (nothing is filtered)"]
+    else:
+        lines = [f"{name}: network policy {policy.name} (deny wins; an allow rule without a "
+                 "port opens ports 80 and 443)"]
+        for title, patterns in (("allowed by the policy", policy.preset()),
+                                ("allowed when created", policy.allow),
+                                ("denied when created", policy.deny),
+                                ("allowed since", policy.live_allow),
+                                ("denied since", policy.live_deny)):
+            if patterns:
+                lines.append(f"  {title}: " + ", ".join(p.text for p in patterns))
+    if socket:
+        lines.append("  warning: the Docker socket is mounted, which defeats any network policy "
+                     "(the agent can start a container whose network nothing filters)")
+    return "\n".join(lines)
+
+
 def cmd_version(args: argparse.Namespace, engine: Engine) -> int:
     print(f"berth version {__version__}")
     return 0
@@ -255,6 +329,7 @@ COMMANDS = {
     "exec": cmd_exec,
     "logs": cmd_logs,
     "agents": cmd_agents,
+    "policy": cmd_policy,
     "version": cmd_version,
 }
 

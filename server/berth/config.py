@@ -17,6 +17,7 @@ from typing import Any
 
 from berth.agents import DEFAULT_AGENT, get_agent
 from berth.errors import BadInput
+from berth.network.rules import parse_patterns, parse_policy_name
 
 CREDENTIAL_MODES = ("sandbox", "isolated", "host", "none")
 # Docker's own rule for container names.
@@ -205,6 +206,10 @@ def _parse_volumes(value: Any, key: str) -> tuple[str, ...]:
     return parse_volumes(value)
 
 
+def _parse_hosts(value: Any, key: str) -> tuple[str, ...]:
+    return tuple(p.text for p in parse_patterns(value, key))
+
+
 # -- the configuration fields ----------------------------------------------------------------------
 
 
@@ -249,6 +254,11 @@ class SandboxConfig:
     mount_docker_socket: bool = _field("mountDockerSocket", _parse_bool, False)
     credentials: str = _field("credentials", _parse_credentials, "sandbox", user_default=True)
     host_certificates: bool = _field("hostCertificates", _parse_bool, False, user_default=True)
+    # Egress (berth.network): the policy is fixed at creation; the rules are those it was created
+    # with, and rules added since live in its proxy (engine.egress).
+    network_policy: str = _field("networkPolicy", parse_policy_name, "balanced", user_default=True)
+    allow_hosts: tuple[str, ...] = _field("allowHosts", _parse_hosts, ())
+    deny_hosts: tuple[str, ...] = _field("denyHosts", _parse_hosts, ())
     name: str | None = _field("name", _matching(_NAME_RE, "container name"), None, recorded=False,
                               blank_is_unset=True)
 
@@ -329,7 +339,8 @@ class ConfigRequest:
             if f.key == "env":
                 out += _env_drift(env_map(want), have, container_env or {})
                 continue
-            same = sorted(want) == sorted(have) if f.key == "volumes" else want == have
+            # Lists are sets here: the same volumes or hosts in another order are no change.
+            same = sorted(want) == sorted(have) if isinstance(f.default, tuple) else want == have
             if not same:
                 out.append({"field": f.key, "recorded": have,
                             "requested": _recorded_form(f, want)})

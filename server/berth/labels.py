@@ -23,11 +23,15 @@ USER = PREFIX + "user"
 VERSION = PREFIX + "version"
 # A throwaway container checking a template before a recreate: Berth's, but no sandbox.
 PROBE = PREFIX + "probe"
+# A filtered sandbox's egress: the token on the sandbox, its proxy container and its network; the
+# proxy and the network (and the proxy's image) carry MARKER_EGRESS instead of MARKER.
+EGRESS = PREFIX + "egress"
+MARKER_EGRESS = PREFIX + "egress-proxy"
 
 
 def sandbox_labels(workspace: str, key: str, config: SandboxConfig, user: str,
-                   version: str) -> dict[str, str]:
-    return {
+                   version: str, egress: str | None = None) -> dict[str, str]:
+    out = {
         MARKER: "true",
         WORKSPACE: workspace,
         WORKSPACE_KEY: key,
@@ -37,6 +41,9 @@ def sandbox_labels(workspace: str, key: str, config: SandboxConfig, user: str,
         USER: user,
         VERSION: version,
     }
+    if egress:
+        out[EGRESS] = egress
+    return out
 
 
 def marker_filter(*extra: str) -> dict[str, list[str]]:
@@ -60,4 +67,6 @@ def recorded_config(labels: dict[str, str], name: str | None) -> SandboxConfig:
         data = {}
     data.setdefault("agent", labels.get(AGENT, "claude"))
     data.setdefault("template", labels.get(TEMPLATE, ""))
+    # Sandboxes from before network policies have their engine's default network: open.
+    data.setdefault("networkPolicy", "open")
     return SandboxConfig.from_json(data, name=name)

@@ -49,6 +49,7 @@ class Sandbox:
             "status": self.status,
             "state": self.state,
             "createdAt": self.created_at,
+            "networkPolicy": self.config.network_policy,
         }
 
     def to_json_detailed(self) -> dict[str, Any]:

@@ -85,6 +85,15 @@ def consent_items(workspace: str, effective: ConfigRequest, trusted: ConfigReque
             note = _scalar_note(field, eff[field])
             if note is not None:
                 add(field, eff[field], json.dumps(eff[field]), note)
+    policy = eff.get("networkPolicy")
+    if policy is not None and ws.get("networkPolicy") == policy:
+        own = mine.get("networkPolicy") or _user_default_policy()
+        if _OPENNESS[policy] > _OPENNESS[own]:
+            add("networkPolicy", policy, policy, _POLICY_NOTES[policy])
+    if "allowHosts" in eff and "allowHosts" in ws:
+        for host in eff["allowHosts"]:
+            if host in ws["allowHosts"] and host not in mine.get("allowHosts", ()):
+                add("allowHosts", host, host, "a host the agent may then reach")
     if "volumes" in eff and "volumes" in ws:
         for spec in eff["volumes"]:
             if spec in ws["volumes"] and spec not in mine.get("volumes", ()):
@@ -101,6 +110,23 @@ def consent_items(workspace: str, effective: ConfigRequest, trusted: ConfigReque
                 # never put in messages: the hash makes a changed value a new question.
                 add("env", key, f"{key}={value}", "a value the workspace's settings set", value)
     return items
+
+
+# How much each network policy lets through: a workspace may ask for less than the user's own, never
+# for more without consent.
+_OPENNESS = {"locked": 0, "balanced": 1, "open": 2}
+_POLICY_NOTES = {
+    "open": "no network restriction: the agent can send anything anywhere",
+    "balanced": "package registries and code hosts besides the agent's own API",
+    "locked": "only the agent's own API",
+}
+
+
+def _user_default_policy() -> str:
+    from berth import user_config
+
+    value = user_config.load().defaults.get("networkPolicy")
+    return value if value in _OPENNESS else SandboxConfig().network_policy
 
 
 def _scalar_note(field: str, value: Any) -> str | None:

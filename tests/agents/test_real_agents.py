@@ -12,34 +12,16 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from support.cli import BERTH, berth, sh
 from support.containers import sandboxes_of
 from support.images import HOST_UID
 
-REAL = "berth-test/agents:1"
-BERTH = [sys.executable, "-m", "berth.cli"]
 OTHER_UID = 1001
 HERE = Path(__file__).parent
-
-
-def berth(*args: str, cwd: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*BERTH, *args], cwd=cwd, input=input, capture_output=True, text=True,
-                          timeout=180)
-
-
-def sh(workspace: str, script: str) -> subprocess.CompletedProcess[str]:
-    return berth("exec", "sh", "-c", script, cwd=workspace)
-
-
-@pytest.fixture(scope="session")
-def real_template(docker_api):
-    # Cached by tag: a second call takes a second. CI builds it in its own step first.
-    subprocess.run(["bash", str(HERE.parent / "images" / "real" / "build.sh")], check=True)
-    return REAL
 
 
 @dataclass(frozen=True)

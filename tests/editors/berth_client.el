@@ -16,6 +16,13 @@
   (_server (_method (eql sandbox/didChangeStatus)) &rest params)
   (push (plist-get params :state) berth-statuses))
 
+;; docs/network.md's handler, as a user would paste it (plus what the test records).
+(defvar berth-blocks nil "sandbox/didBlockRequest params, newest first.")
+(cl-defmethod eglot-handle-notification
+  (_server (_method (eql sandbox/didBlockRequest)) &key agent host port rule &allow-other-keys)
+  (push (list :agent agent :host host :port port :rule rule) berth-blocks)
+  (message "Berth: %s was blocked from %s:%s (%s)" agent host port rule))
+
 (defun berth-wait (pred what)
   (let ((deadline (+ (float-time) 30)))
     (while (and (not (funcall pred)) (< (float-time) deadline))
@@ -48,6 +55,15 @@
         (push (cons 'list (jsonrpc-request server :workspace/executeCommand
                                            (list :command "berthServer.list"
                                                  :arguments (vector (make-hash-table)))))
+              berth-seen)
+        ;; The default policy blocks example.com: the notification comes; allow it.
+        (jsonrpc-request server :sandbox/exec
+                         '(:command ["sh" "-c" "wget -q -O /dev/null http://example.com/ || true"]))
+        (berth-wait (lambda () berth-blocks) "a blocked request")
+        (push (cons 'block (car berth-blocks)) berth-seen)
+        (push (cons 'allowed (jsonrpc-request server :sandbox/changePolicy
+                                              (list :allow (vector (plist-get (car berth-blocks)
+                                                                              :host)))))
               berth-seen)
         (eglot-shutdown server))
     (error (push (cons 'failure (format "%S" err)) berth-seen))))

@@ -28,6 +28,21 @@ local ok, err = pcall(function()
       ["sandbox/didChangeStatus"] = function(_, status)
         table.insert(seen.statuses, status.state)
       end,
+      -- docs/network.md's handler, as a user would paste it (plus what the test records).
+      ["sandbox/didBlockRequest"] = function(_, block, ctx)
+        seen.block = block
+        local client = vim.lsp.get_client_by_id(ctx.client_id)
+        local target = (block.port == 80 or block.port == 443) and block.host
+          or (block.host .. ":" .. block.port)
+        vim.ui.select({ "Allow", "Ignore" }, {
+          prompt = block.agent .. " was blocked from " .. block.host .. ":" .. block.port,
+        }, function(choice)
+          if choice == "Allow" then
+            client.request("sandbox/changePolicy", { workspace = block.workspace, allow = { target } },
+          function(err) if err then vim.notify(err.message, vim.log.levels.ERROR) end end)
+          end
+        end)
+      end,
     },
   })
   local buf = vim.api.nvim_create_buf(true, false)
@@ -43,6 +58,19 @@ local ok, err = pcall(function()
   seen.list = listed and listed.result
   local bad = client.request_sync("sandbox/run", { volumes = { "relative:/x" } }, 20000, buf)
   seen.bad = bad and bad.err
+  -- The default policy blocks example.com: the notification comes, the user picks Allow.
+  vim.ui.select = function(items, opts, on_choice)
+    seen.prompt = opts.prompt
+    on_choice(items[1])
+  end
+  client.request_sync("sandbox/exec",
+    { command = { "sh", "-c", "wget -q -O /dev/null http://example.com/ || true" } }, 30000, buf)
+  assert(vim.wait(20000, function() return seen.block ~= nil end, 20), "no blocked request")
+  assert(vim.wait(20000, function()
+    local policy = client.request_sync("sandbox/policy", vim.empty_dict(), 5000, buf)
+    seen.policy = policy and policy.result
+    return seen.policy and #seen.policy.liveAllow > 0
+  end, 100), "the allow rule was not added")
   client.stop()
 end)
 if not ok then seen.failure = tostring(err) end

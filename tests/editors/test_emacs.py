@@ -20,3 +20,8 @@ def test_eglot_runs_a_sandbox_and_sees_its_status(workspace, tmp_path, docker_ap
                            "message": "Volume host path 'relative' must be absolute."}
     assert seen["run"]["id"] in [s["id"] for s in seen["list"]]
     assert len(sandboxes_of(docker_api, workspace)) == 1
+    # docs/network.md's handler sees the block; changePolicy allows it.
+    assert "failure" not in seen, seen.get("failure")
+    assert seen["block"] == {"agent": "claude", "host": "example.com", "port": 80,
+                             "rule": "not in the balanced policy or any allow rule"}
+    assert seen["allowed"]["liveAllow"] == ["example.com"]

@@ -19,3 +19,8 @@ def test_neovim_runs_a_sandbox_and_sees_its_status(workspace, tmp_path, docker_a
     assert seen["run"]["id"] in [s["id"] for s in seen["list"]]
     assert seen["bad"]["code"] == -32602 and "must be absolute" in seen["bad"]["message"]
     assert len(sandboxes_of(docker_api, workspace)) == 1
+    # docs/network.md's handler: the block arrives, Allow adds the rule.
+    assert "failure" not in seen, seen.get("failure")
+    assert seen["prompt"] == "claude was blocked from example.com:80"
+    assert seen["block"]["rule"] == "not in the balanced policy or any allow rule"
+    assert seen["policy"]["liveAllow"] == ["example.com"]

@@ -89,15 +89,22 @@ def test_host_certificates_are_trusted_and_proxies_passed(engine, workspace, tmp
     monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
     monkeypatch.delenv("https_proxy", raising=False)
-    run(engine, workspace, hostCertificates=True, env=["CURL_CA_BUNDLE=/mine.crt"])
-    out = sh(engine, workspace, 'cat "$NODE_EXTRA_CA_CERTS"; echo "$SSL_CERT_FILE '
-                                '$REQUESTS_CA_BUNDLE $CURL_CA_BUNDLE $HTTPS_PROXY $https_proxy"')
+    # The host's proxy is passed to an open sandbox; a filtered one's way out is its own proxy.
+    run(engine, workspace, hostCertificates=True, env=["CURL_CA_BUNDLE=/mine.crt"],
+        networkPolicy="open")
+    script = ('cat "$NODE_EXTRA_CA_CERTS"; echo "$SSL_CERT_FILE $REQUESTS_CA_BUNDLE '
+              '$CURL_CA_BUNDLE $HTTPS_PROXY $https_proxy"')
+    out = sh(engine, workspace, script)
     assert out.stdout.splitlines() == [
         *bundle.read_text().splitlines(),
         "/etc/berth/host-ca-certificates.crt /etc/berth/host-ca-certificates.crt /mine.crt "
         "http://proxy.example:3128 http://proxy.example:3128"]
     [details] = engine.inspect(workspace=workspace)
     assert details.config.host_certificates is True
+    run(engine, workspace, hostCertificates=True, env=["CURL_CA_BUNDLE=/mine.crt"],
+        networkPolicy="balanced", recreate=True)
+    assert sh(engine, workspace, script).stdout.splitlines()[-1].endswith(
+        " http://berth-proxy:3128 http://berth-proxy:3128")
 
 
 def test_host_certificates_without_a_bundle_is_a_clear_error(engine, workspace, monkeypatch,

@@ -78,6 +78,30 @@ def test_attach_argv_runs_the_agent_with_its_arguments(engine, workspace):
     assert "agent heard: ping" in out.stdout
 
 
+def test_the_agent_gets_the_terminals_term_and_colorterm(engine, workspace):
+    import subprocess
+
+    result = run(engine, workspace)
+    argv = [a if a != "-it" else "-i" for a in result.shell] + ["-c", 'echo "$TERM|$COLORTERM"']
+    env = {**os.environ, "TERM": "xterm-256color", "COLORTERM": "truecolor"}
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=30, env=env)
+    assert out.stdout.strip().splitlines()[-1] == "xterm-256color|truecolor", out
+
+
+def test_recreate_with_another_agent_renames_a_default_named_sandbox(engine, workspace):
+    from berth.workspace import default_sandbox_name
+
+    first = run(engine, workspace)
+    assert first.sandbox.name == default_sandbox_name("claude", workspace)
+    second = run(engine, workspace, agent="gemini", template=GEMINI, recreate=True)
+    assert second.sandbox.name == default_sandbox_name("gemini", workspace)
+    assert [s.name for s in engine.list() if s.workspace == workspace] == [second.sandbox.name]
+    named = run(engine, workspace, agent="claude", name="my-box-" + os.urandom(3).hex(),
+                recreate=True)
+    kept = run(engine, workspace, agent="gemini", template=GEMINI, recreate=True)
+    assert kept.sandbox.name == named.sandbox.name  # a name the user chose stays
+
+
 def test_env_is_visible_to_every_process(engine, workspace):
     run(engine, workspace, env=["GREETING=hi there", "EMPTY="])
     out = sh(engine, workspace, 'echo "$GREETING|${EMPTY-unset}"').stdout

@@ -7,11 +7,13 @@ own. dockerd is ALWAYS started again in a finally, whatever the test did.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import pytest
 from berth.config import parse_request
 from berth.engine import Engine
+from support.cli import berth, fetch
 from support.containers import sandboxes_of
 from support.images import CLAUDE
 from support.reliability import (
@@ -87,3 +89,23 @@ async def test_engine_restart_is_survived_without_restarting_the_server(
     assert again["created"] and again["status"] == "running"
     assert len(sandboxes_of(docker_api, absent)) == 1
     await asyncio.wait_for(s.wait_status(absent, "running", after=mark), 30)
+
+
+def test_a_filtered_sandbox_keeps_its_rules_across_an_engine_restart(make_workspace, docker_api,
+                                                                     real_template):
+    workspace = make_workspace("filtered")
+    made = berth("run", "-d", "-q", "-t", real_template, "--network-policy", "locked", "claude",
+                 cwd=workspace)
+    assert made.returncode == 0, made.stderr
+    assert berth("policy", "allow", "deb.debian.org", cwd=workspace).returncode == 0
+    try:
+        stop_dockerd()
+    finally:
+        start_dockerd()
+    # The engine starts neither again; `run` starts both, and the rule added live is still there.
+    again = berth("run", "-d", "-q", "-t", real_template, "claude", cwd=workspace)
+    assert again.returncode == 0 and again.stdout.strip() == made.stdout.strip(), again.stderr
+    shown = berth("policy", "show", "--json", cwd=workspace)
+    assert json.loads(shown.stdout)["liveAllow"] == ["deb.debian.org"]
+    assert fetch(workspace, "https://deb.debian.org/debian/") == "200"
+    assert "403" in fetch(workspace, "https://example.com/")

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
-from support.containers import sandboxes_of
+from support.containers import remove_sandboxes_of, sandboxes_of
 
 # Any character, lone surrogates included: JSON "\ud800" escapes deliver them to the server.
 from support.fuzz import JSON, TEXT
@@ -168,8 +168,7 @@ def test_weird_workspace_paths_work_or_are_refused_clearly(name, tmp_path, docke
             ex = berth_cli("exec", "-w", real, "sh", "-c", 'pwd; cat marker')
             assert ex.returncode == 0 and ex.stdout.decode() == f"{real}\nx", ex
     finally:
-        for c in sandboxes_of(docker_api, real):
-            docker_api.remove_container(c["Id"], force=True)
+        remove_sandboxes_of(docker_api, real)
 
 
 def test_non_utf8_paths_are_refused_clearly(tmp_path, docker_api):
@@ -189,8 +188,7 @@ def test_non_utf8_paths_are_refused_clearly(tmp_path, docker_api):
         assert out.returncode == 2, out
         assert b"not valid UTF-8" in out.stderr and b"Traceback" not in out.stderr
     finally:
-        for c in sandboxes_of(docker_api, ok):
-            docker_api.remove_container(c["Id"], force=True)
+        remove_sandboxes_of(docker_api, ok)
     with pytest.raises(BadInput, match="not valid UTF-8"):
         resolve_workspace(uri(os.fsdecode(folder)))  # %E9 in a file: URI
 

@@ -24,10 +24,12 @@ IDS = itertools.count(700_000)  # far from the client's own ids, which are UUIDs
 NULLS = {
     "sandbox/run": dict.fromkeys(["workspace", "agent", "template", "env", "volumes",
                                   "mountDockerSocket", "credentials", "hostCertificates", "name",
-                                  "agentArgs", "recreate"]),
+                                  "networkPolicy", "allowHosts", "denyHosts", "agentArgs",
+                                  "recreate"]),
     "sandbox/recreate": dict.fromkeys(["workspace", "agent", "template", "env", "volumes",
                                        "mountDockerSocket", "credentials", "hostCertificates",
-                                       "name", "agentArgs", "recreate"]),
+                                       "name", "networkPolicy", "allowHosts", "denyHosts",
+                                       "agentArgs", "recreate"]),
     "sandbox/stop": {"workspace": None},
     "sandbox/remove": {"workspace": None, "ids": None, "all": None},
     "sandbox/list": {},
@@ -36,6 +38,10 @@ NULLS = {
     "sandbox/logs": {"workspace": None, "tail": None},
     "sandbox/status": {"workspace": None},
     "sandbox/agents": {},
+    "sandbox/policy": {"workspace": None, "ids": None},
+    # No change named: the same error, however the params are written.
+    "sandbox/changePolicy": {"workspace": None, "allow": None, "deny": None, "reset": None},
+    "sandbox/networkLog": {"workspace": None, "tail": None},
 }
 
 

@@ -138,7 +138,11 @@ async def test_sandboxes_get_no_privilege_beyond_the_engine_default(sessions, wo
         default = docker_api.inspect_container(plain["Id"])["HostConfig"]
     finally:
         docker_api.remove_container(plain["Id"], force=True)
-    for key in ("PidMode", "IpcMode", "UTSMode", "UsernsMode", "CgroupnsMode", "NetworkMode",
+    # The network: the sandbox's own internal one (the default policy filters it), never more.
+    [network] = info["NetworkSettings"]["Networks"]
+    assert host["NetworkMode"] == network and network.startswith("berth-net-")
+    assert docker_api.inspect_network(network)["Internal"] is True
+    for key in ("PidMode", "IpcMode", "UTSMode", "UsernsMode", "CgroupnsMode",
                 "CapAdd", "CapDrop", "Privileged", "SecurityOpt", "Devices", "ReadonlyPaths",
                 "MaskedPaths", "GroupAdd", "OomKillDisable", "Sysctls"):
         assert host.get(key) == default.get(key), key

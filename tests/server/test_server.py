@@ -250,7 +250,7 @@ async def test_list_inspect_logs_exec_and_remove_all(sessions, make_workspace, d
     listed = {x["id"]: x for x in await s.request("sandbox/list")}
     assert {ra["id"], rb["id"]} <= set(listed)
     assert set(listed[ra["id"]]) == {"id", "name", "workspace", "agent", "template", "status",
-                                     "state", "createdAt"}
+                                     "state", "createdAt", "networkPolicy"}
     [ia, ib] = await s.request("sandbox/inspect", {"ids": [ra["id"], box]})
     assert ia["config"]["env"] == ["SECRET"] and ib["name"] == box
     out = await s.request("sandbox/exec", {"workspace": b, "command": ["sh", "-c", "echo hi >&2"]})

@@ -9,7 +9,7 @@ from berth.models import RunResult
 from support.images import CLAUDE
 
 
-def run(engine: Engine, workspace: str, **fields) -> RunResult:
+def run(engine: Engine, workspace: str, *, recreate: bool = False, **fields) -> RunResult:
     """`run` with these settings (the offline claude template unless one is given)."""
     fields.setdefault("template", CLAUDE)
-    return engine.run(workspace, parse_request(fields))
+    return engine.run(workspace, parse_request(fields), recreate=recreate)

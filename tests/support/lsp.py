@@ -42,12 +42,24 @@ class Session:
     def __init__(self, client: LanguageClient) -> None:
         self.client = client
         self.statuses: list[dict[str, Any]] = []
+        self.blocks: list[dict[str, Any]] = []  # sandbox/didBlockRequest
         self._changed = asyncio.Condition()
 
     async def _on_status(self, params: Any) -> None:
         async with self._changed:
             self.statuses.append(params)
             self._changed.notify_all()
+
+    async def _on_block(self, params: Any) -> None:
+        async with self._changed:
+            self.blocks.append(params)
+            self._changed.notify_all()
+
+    async def wait_block(self, predicate: Callable[[dict[str, Any]], bool], *,
+                         timeout: float = 30) -> dict[str, Any]:
+        """The first didBlockRequest notification matching `predicate`."""
+        return await self._wait(lambda: next((b for b in self.blocks if predicate(b)), None),
+                                timeout, lambda: f"no matching block in {timeout}s; saw {self.blocks}")
 
     @property
     def process(self) -> asyncio.subprocess.Process:
@@ -64,6 +76,19 @@ class Session:
                 return status
         return None
 
+    async def _wait(self, match: Callable[[], dict[str, Any] | None], timeout: float,
+                    missing: Callable[[], str]) -> dict[str, Any]:
+        """What `match` finds, once a notification made it find something."""
+        async def wait() -> dict[str, Any]:
+            async with self._changed:
+                await self._changed.wait_for(lambda: match() is not None)
+                return match()
+
+        try:
+            return await asyncio.wait_for(wait(), timeout)
+        except TimeoutError:
+            raise AssertionError(missing()) from None
+
     async def wait_status(self, workspace: str, predicate: Callable[[dict[str, Any]], bool] | str,
                           *, after: int = 0, timeout: float = 30) -> dict[str, Any]:
         """The first status for `workspace` at index >= `after` matching `predicate` (or state)."""
@@ -77,18 +102,12 @@ class Session:
                     return status
             return None
 
-        async def wait() -> dict[str, Any]:
-            async with self._changed:
-                await self._changed.wait_for(lambda: match() is not None)
-                return match()
-
-        try:
-            return await asyncio.wait_for(wait(), timeout)
-        except TimeoutError:
+        def missing() -> str:
             seen = [(s["state"], s.get("message")) for s in self.statuses if
                     s["workspace"] == workspace]
-            raise AssertionError(
-                f"no matching status for {workspace} in {timeout}s; saw {seen}") from None
+            return f"no matching status for {workspace} in {timeout}s; saw {seen}"
+
+        return await self._wait(match, timeout, missing)
 
     async def request(self, method: str, params: dict[str, Any] | None = None) -> Any:
         return await self.client.protocol.send_request_async(method, params or {})
@@ -119,6 +138,10 @@ async def start_session(folders: list[str], *, options: dict[str, Any] | None = 
     @client.feature("sandbox/didChangeStatus")
     async def on_status(ls: LanguageClient, params: Any) -> None:
         await session._on_status(params)
+
+    @client.feature("sandbox/didBlockRequest")
+    async def on_block(ls: LanguageClient, params: Any) -> None:
+        await session._on_block(params)
 
     await client.start_io(*SERVER, env={**os.environ, **(env or {})})
     await client.initialize_session(types.InitializeParams(

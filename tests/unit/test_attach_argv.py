@@ -21,8 +21,8 @@ def no_docker_host(monkeypatch):
 
 def test_the_agent_with_its_default_arguments_then_the_users():
     assert attach_argv(sandbox(), ["-c"]) == [
-        "docker", "exec", "-it", "-u", "agent", "-w", "/w s", "951f5b3c2f0a",
-        "claude", "--dangerously-skip-permissions", "-c"]
+        "docker", "exec", "-it", "-e", "TERM", "-e", "COLORTERM", "-u", "agent", "-w", "/w s",
+        "951f5b3c2f0a", "claude", "--dangerously-skip-permissions", "-c"]
 
 
 def test_without_a_terminal_it_is_interactive_without_a_tty():

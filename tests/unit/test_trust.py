@@ -151,3 +151,21 @@ def test_one_broken_entry_in_the_folders_settings_hides_nothing_else(tmp_path):
     folders.apply(folder, {"volumes": ["/tmp:/mnt/tmp"]})
     items = folders.consent_items(folder.path, ConfigRequest())
     assert [(i.field, i.value) for i in items] == [("volumes", "/tmp:/mnt/tmp")]
+
+
+def test_a_workspace_may_narrow_the_network_but_not_widen_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    narrower = theirs(networkPolicy="locked", denyHosts=["*.example.com"])
+    assert consent_items(WS, narrower.request, req(networkPolicy="balanced"), narrower) == []
+    wider = theirs(networkPolicy="open", allowHosts=["paste.example", "*.npmjs.org"])
+    items = consent_items(WS, wider.request, req(networkPolicy="balanced",
+                                                 allowHosts=["*.npmjs.org"]), wider)
+    assert [(i.field, i.value) for i in items] == [("networkPolicy", "open"),
+                                                   ("allowHosts", "paste.example")]
+    assert "no network restriction" in items[0].note
+    # Against the user's own default (their config file) when their settings name no policy.
+    (tmp_path / "berth").mkdir()
+    (tmp_path / "berth" / "config.toml").write_text('[defaults]\nnetworkPolicy = "locked"\n')
+    balanced = theirs(networkPolicy="balanced")
+    [item] = consent_items(WS, balanced.request, ConfigRequest(), balanced)
+    assert (item.field, item.value) == ("networkPolicy", "balanced")

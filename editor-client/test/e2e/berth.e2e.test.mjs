@@ -9,7 +9,9 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
+  berth,
   berthLog,
+  berthOutput,
   cleanup,
   containers,
   docker,
@@ -17,6 +19,7 @@ import {
   log,
   makeWorkspace,
   prepare,
+  waitUntil,
   writeSettings,
 } from './harness.mjs';
 
@@ -28,8 +31,10 @@ describe('Berth in VS Code', { concurrency: false }, () => {
   const made = [];
   let ws1;
   let ws2;
+  let ws3;
   let win;
   let win2;
+  let win3;
   let failed = false;
 
   before(async () => {
@@ -37,7 +42,9 @@ describe('Berth in VS Code', { concurrency: false }, () => {
     await prepare({ 'berth.template': TEMPLATE });
     ws1 = makeWorkspace('alpha', {});
     ws2 = makeWorkspace('bravo', { 'berth.autoStart': 'always' });
-    made.push(ws1, ws2);
+    // A policy narrower than the user's own (the default, balanced) widens nothing: no consent asked.
+    ws3 = makeWorkspace('charlie', { 'berth.networkPolicy': 'locked' });
+    made.push(ws1, ws2, ws3);
     await cleanup(made); // leftovers of an earlier, interrupted run of these same paths
     await editor.start();
   }, T);
@@ -58,7 +65,7 @@ describe('Berth in VS Code', { concurrency: false }, () => {
         await fn();
       } catch (err) {
         failed = true;
-        const shown = win2 ?? win;
+        const shown = win3 ?? win2 ?? win;
         if (shown) await shown.screenshot(`failed-${name.replace(/\W+/g, '-')}`).catch(() => undefined);
         throw err;
       }
@@ -123,8 +130,11 @@ describe('Berth in VS Code', { concurrency: false }, () => {
     assert.equal((await containers(ws1))[0].id, before, 'nothing changes before the answer');
     await win.click(box, 'Allow');
     await win.statusBar(/Berth: running$/);
-    const after = await containers(ws1);
-    assert.equal(after.length, 1);
+    // The new sandbox runs before the old one (and its network proxy) is removed.
+    const after = await waitUntil('the replaced sandbox is removed', async () => {
+      const list = await containers(ws1);
+      return list.length === 1 ? list : undefined;
+    });
     assert.notEqual(after[0].id, before, 'Recreate made a new container');
     const env = await docker('inspect', '--format', '{{json .Config.Env}}', after[0].id);
     assert.match(env, /BERTH_E2E=1/);
@@ -211,6 +221,8 @@ describe('Berth in VS Code', { concurrency: false }, () => {
     const list = await containers(ws2);
     assert.equal(list.length, 1);
     assert.equal(list[0].state, 'exited');
+    // The row is drawn anew for its stopped state (no Stop action): click Show Logs on that one.
+    await row.locator('.action-label[aria-label="Stop"]').waitFor({ state: 'detached' });
     await row.hover();
     await row.locator('.action-label[aria-label="Show Logs"]').first().click();
     await page.locator('.tab', { hasText: /^\s*berth-.*bravo.*\.log/ }).first().waitFor();
@@ -226,11 +238,76 @@ describe('Berth in VS Code', { concurrency: false }, () => {
     const input = page.locator('.quick-input-widget input');
     await input.waitFor({ state: 'visible' });
     await input.fill('>Berth: ');
-    for (const title of ['Run Agent', 'Start Sandbox', 'Stop Sandbox', 'Recreate Sandbox', 'Remove All Sandboxes']) {
+    for (const title of ['Run Agent', 'Start Sandbox', 'Stop Sandbox', 'Recreate Sandbox', 'Remove All Sandboxes', 'Edit Network Rules…']) {
       await page.locator('.quick-input-list .monaco-list-row', { hasText: `Berth: ${title}` }).first().waitFor();
     }
     await win2.screenshot('11-palette');
     await page.keyboard.press('Escape');
     await win2.close();
+  });
+
+  step('a locked sandbox: a blocked request is notified, and "Allow for this workspace" allows it at once', async () => {
+    win3 = await editor.open(ws3);
+    await win3.statusBar(/Berth: absent$/);
+    await win3.command('Berth: Start Sandbox');
+    const item = await win3.statusBar(/Berth: running$/);
+    await item.hover();
+    await win3.page.locator('.monaco-hover, .workbench-hover', { hasText: "Network: locked (only claude's API and login hosts)" }).first().waitFor();
+    await win3.page.mouse.move(700, 400);
+    // What an agent does: ask for a host its policy does not allow (busybox wget honours http_proxy).
+    // The server follows the proxy's log from when it saw the sandbox running, so a request made in
+    // that very moment may go unseen: ask again until the notification shows.
+    const blocked = /claude in charlie was blocked from example\.com:80 \(not in the locked policy or any allow rule\)/;
+    const deadline = Date.now() + 90_000;
+    let toast;
+    for (;;) {
+      const out = await berth('exec', '-w', ws3, 'sh', '-c', 'wget -q -O /dev/null http://example.com/ 2>&1; true');
+      assert.match(out, /403 Filtered/, 'the proxy refused it');
+      try {
+        toast = await win3.toast(blocked, 5_000);
+        break;
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+        log('no blocked-request notification yet: asking again');
+      }
+    }
+    await win3.screenshot('12-blocked-request');
+    // Every block is also a line in the Berth output.
+    await waitUntil('the blocked request is in the Berth output', async () =>
+      /network: claude in charlie was blocked from example\.com:80/.test(berthOutput()),
+    30_000);
+    await toast.locator('.monaco-button', { hasText: 'Allow for this workspace' }).first().click();
+    await win3.toast(/"charlie" now allows example\.com \(ports 80 and 443\), from its next request on/);
+    const policy = JSON.parse(await berth('policy', 'show', '--json', '-w', ws3));
+    assert.equal(policy.policy, 'locked');
+    assert.deepEqual(policy.liveAllow, ['example.com']);
+    await win3.screenshot('13-allowed');
+  });
+
+  step('Edit Network Rules: the rules now, the blocked requests, a bad pattern\'s error, and Deny at once', async () => {
+    const page = win3.page;
+    await win3.command('Berth: Edit Network Rules…');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: /Allowed since creation: example\.com · Denied since creation: \(none\)/ }).first().waitFor();
+    await win3.screenshot('14-network-rules');
+    await win3.pick(/Show blocked requests/);
+    await page.locator('.tab', { hasText: 'charlie-blocked.log' }).first().waitFor();
+    await page.locator('.view-lines', { hasText: /example\.com:80\s+blocked/ }).first().waitFor();
+    await win3.screenshot('15-blocked-log');
+
+    // The server checks a pattern fully; its message reaches the user.
+    await win3.command('Berth: Edit Network Rules…');
+    await win3.pick(/Deny a host/);
+    await win3.answer(/Deny wins/, 'http://example.org');
+    await win3.toast(/Host pattern 'http:\/\/example\.org' is not of the form HOST\[:PORT\]/);
+
+    await win3.command('Berth: Edit Network Rules…');
+    await win3.pick(/Deny a host/);
+    await win3.answer(/Deny wins/, 'example.org');
+    await win3.toast(/"charlie" now denies example\.org \(every port\), from its next request on/);
+    const policy = JSON.parse(await berth('policy', 'show', '--json', '-w', ws3));
+    assert.deepEqual(policy.liveAllow, ['example.com']);
+    assert.deepEqual(policy.liveDeny, ['example.org']);
+    await win3.screenshot('16-denied');
+    await win3.close();
   });
 });

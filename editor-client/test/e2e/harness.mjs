@@ -26,6 +26,7 @@ export function log(...args) {
   process.stderr.write(`[e2e ${new Date().toISOString().slice(11, 19)}] ${args.join(' ')}\n`);
 }
 
+/** The environment of code-server (and so of the berth-server it launches) and of the berth CLI. */
 function env() {
   const e = { ...process.env };
   for (const [k, d] of [
@@ -42,6 +43,9 @@ function env() {
   e.PATH = `${path.dirname(NODE24)}:${e.PATH}`;
   delete e.VSCODE_IPC_HOOK_CLI;
   delete e.PYTHONPATH;
+  // Sandboxes are filtered by default: the server builds its network proxy from this base, which must
+  // be on the engine (no registry answers here), as in the Python tests.
+  e.BERTH_PROXY_BASE ||= 'berth-test/debian:bookworm';
   return e;
 }
 
@@ -245,6 +249,24 @@ export class Window {
     await row.click();
   }
 
+  /** Clicks the row of the open quick pick whose label matches `label`. */
+  async pick(label) {
+    const row = this.page
+      .locator('.quick-input-list .monaco-list-row')
+      .filter({ has: this.page.locator('.label-name', { hasText: label }) })
+      .first();
+    await row.waitFor({ state: 'visible' });
+    await row.click();
+  }
+
+  /** Types `text` into the open input box once its text matches `re` (its title or prompt), then Enter. */
+  async answer(re, text) {
+    const widget = this.page.locator('.quick-input-widget', { hasText: re }).first();
+    await widget.waitFor({ state: 'visible' });
+    await widget.locator('input').first().fill(text);
+    await this.page.keyboard.press('Enter');
+  }
+
   /** A notification toast whose text matches `re`. */
   async toast(re, timeout = LONG) {
     const t = this.page.locator('.notification-toast', { hasText: re }).first();
@@ -285,6 +307,17 @@ export class Window {
   }
 }
 
+/** Polls `check` (async) until it answers something truthy, which it returns; fails after `timeout` ms. */
+export async function waitUntil(what, check, timeout = LONG) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 /** Ids of the Berth containers of `workspace` (its real path), with their engine state. */
 export async function containers(workspace) {
   const { stdout } = await exec('docker', [
@@ -308,26 +341,56 @@ export async function docker(...args) {
   return stdout.trim();
 }
 
-/** Removes the containers this test made (by workspace path) — nothing else. */
+/** The berth CLI of the repository's venv, in the editor's environment; its stdout. */
+export async function berth(...args) {
+  const { stdout } = await exec(path.join(REPO, '.venv', 'bin', 'berth'), args, { env: env(), timeout: LONG });
+  return stdout;
+}
+
+/** Removes the containers and networks this test made (by workspace path) — nothing else. */
 export async function cleanup(workspaces) {
   for (const ws of workspaces) {
     for (const c of await containers(ws).catch(() => [])) {
       await exec('docker', ['rm', '-f', c.id]).catch((e) => log(`docker rm ${c.id}: ${e.message}`));
       log(`removed container ${c.id} of ${ws}`);
     }
+    // A filtered sandbox's egress proxy and network carry its workspace and the egress marker instead.
+    const egress = ['--filter', 'label=dev.berth.egress-proxy=true', '--filter', `label=dev.berth.workspace=${ws}`];
+    for (const id of (await docker('ps', '-aq', ...egress).catch(() => '')).split('\n').filter(Boolean)) {
+      await exec('docker', ['rm', '-f', id]).catch((e) => log(`docker rm ${id}: ${e.message}`));
+      log(`removed network proxy ${id} of ${ws}`);
+    }
+    for (const id of (await docker('network', 'ls', '-q', ...egress).catch(() => '')).split('\n').filter(Boolean)) {
+      await exec('docker', ['network', 'rm', id]).catch((e) => log(`docker network rm ${id}: ${e.message}`));
+      log(`removed network ${id} of ${ws}`);
+    }
   }
 }
 
-/** The Berth output channel's log (server stderr and traces), for failure reports. */
-export function berthLog() {
+/** The files of the Berth output channel (one per window). */
+function berthLogFiles() {
   const out = [];
   const walk = (dir) => {
     for (const e of fs.existsSync(dir) ? fs.readdirSync(dir, { withFileTypes: true }) : []) {
       const p = path.join(dir, e.name);
       if (e.isDirectory()) walk(p);
-      else if (/Berth\.log$/.test(e.name)) out.push(`--- ${p}\n${fs.readFileSync(p, 'utf8').slice(-6000)}`);
+      else if (/Berth\.log$/.test(e.name)) out.push(p);
     }
   };
   walk(path.join(USER_DATA, 'logs'));
-  return out.join('\n');
+  return out;
+}
+
+/** The Berth output channel's log (server stderr and traces), for failure reports. */
+export function berthLog() {
+  return berthLogFiles()
+    .map((p) => `--- ${p}\n${fs.readFileSync(p, 'utf8').slice(-6000)}`)
+    .join('\n');
+}
+
+/** The Berth output channel's whole text so far, every window's. */
+export function berthOutput() {
+  return berthLogFiles()
+    .map((p) => fs.readFileSync(p, 'utf8'))
+    .join('\n');
 }

@@ -61,3 +61,18 @@ test("List Sandboxes' actions follow the server's state", () => {
   assert.deepEqual(ids({ ...sandbox, status: 'restarting', state: 'starting' }), ['run', 'inspect', 'logs', 'remove']);
   assert.deepEqual(ids({ ...sandbox, status: 'paused', state: 'stopped' }), ['run', 'inspect', 'logs', 'remove']);
 });
+
+test('Edit Network Rules is offered for an existing sandbox, with its policy', () => {
+  for (const state of ['running', 'stopped']) {
+    for (const extra of [{}, { drift }]) {
+      const a = act.actionsFor(status(state, extra), 'running');
+      const network = a.find((x) => x.command === 'berth.editNetworkRules');
+      assert.ok(network, state);
+      assert.equal(network.label, '$(shield) Edit Network Rules…');
+      assert.equal(network.description, 'balanced network policy');
+    }
+  }
+  for (const state of ['absent', 'creating', 'error', 'unavailable']) {
+    assert.ok(!commands(act.actionsFor(status(state), 'running')).includes('berth.editNetworkRules'), state);
+  }
+});

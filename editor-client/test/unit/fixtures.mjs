@@ -8,6 +8,7 @@ export const sandbox = {
   status: 'running',
   state: 'running',
   createdAt: '2026-01-02T03:04:05Z',
+  networkPolicy: 'balanced',
 };
 export const status = (state, extra = {}) => ({ workspace: '/home/u/proj', state, sandbox: state === 'absent' ? null : sandbox, drift: [], ...extra });
 export const drift = [{ field: 'env', recorded: ['A=1'], requested: ['A=2'] }];

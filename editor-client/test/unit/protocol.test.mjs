@@ -14,6 +14,7 @@ test('one function per request of protocol.md, and no other', () => {
   assert.deepEqual(Object.values(pr.Method).sort(), documented);
   assert.deepEqual(Object.keys(pr.requests(async () => undefined)).sort(), Object.keys(pr.Method).sort());
   assert.match(contract, new RegExp(`Notification: \`${pr.DID_CHANGE_STATUS}\``));
+  assert.match(contract, new RegExp(`Notification: \`${pr.DID_BLOCK_REQUEST}\``));
 });
 
 test('the error codes are those of protocol.md', () => {
@@ -40,6 +41,9 @@ test('each request sends its method and exactly its params', async () => {
   await api.logs({ ids: ['abcdef012345'], tail: 2000 });
   await api.status();
   await api.agents();
+  await api.policy({ workspace: '/w' });
+  await api.changePolicy({ ids: ['abcdef012345'], reset: true, allow: ['example.com'], deny: ['*.ads.test'] });
+  await api.networkLog({ workspace: '/w', tail: 50 });
   assert.deepEqual(sent, [
     ['sandbox/run', { workspace: '/w', agentArgs: ['-c'] }],
     ['sandbox/recreate', { workspace: '/w' }],
@@ -51,5 +55,8 @@ test('each request sends its method and exactly its params', async () => {
     ['sandbox/logs', { ids: ['abcdef012345'], tail: 2000 }],
     ['sandbox/status', {}],
     ['sandbox/agents', {}],
+    ['sandbox/policy', { workspace: '/w' }],
+    ['sandbox/changePolicy', { ids: ['abcdef012345'], reset: true, allow: ['example.com'], deny: ['*.ads.test'] }],
+    ['sandbox/networkLog', { workspace: '/w', tail: 50 }],
   ]);
 });

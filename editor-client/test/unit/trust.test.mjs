@@ -1,6 +1,7 @@
 // Unit tests of the client's half of the trust boundary (compiled to out/unit by `npm run compile:unit`).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -56,4 +57,35 @@ test('consent shows each exact value and what it means, and is remembered per id
   assert.equal(t.allAllowed(['a1'], items), false, 'a new value is a new question');
   assert.equal(t.allAllowed(['a1'], []), false);
   assert.deepEqual(t.consentItems(null), []);
+});
+
+test('the network settings are split like the others: a narrower policy is the workspace’s too', () => {
+  const out = t.splitLayers(
+    inspector({
+      networkPolicy: { globalValue: 'balanced', workspaceFolderValue: 'locked' },
+      allowHosts: { workspaceFolderValue: ['registry.example.com'] },
+      denyHosts: { globalValue: ['*.ads.test'] },
+    }),
+    false,
+  );
+  assert.equal(out.networkPolicy, 'balanced');
+  assert.equal(out.allowHosts, null, 'unset: the server applies its default');
+  assert.deepEqual(out.denyHosts, ['*.ads.test']);
+  assert.deepEqual(out.workspaceValues, { networkPolicy: 'locked', allowHosts: ['registry.example.com'] });
+});
+
+test('every sandbox setting is declared in package.json, per folder, with no default that would be sent', () => {
+  const pkg = JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'));
+  const props = pkg.contributes.configuration.properties;
+  for (const key of t.SANDBOX_KEYS) {
+    const p = props[`berth.${key}`];
+    assert.ok(p, key);
+    assert.equal(p.scope, 'resource', key);
+    assert.ok(p.markdownDescription, key);
+  }
+  for (const key of ['networkPolicy', 'allowHosts', 'denyHosts']) assert.equal(props[`berth.${key}`].default, null, key);
+  assert.deepEqual(props['berth.networkPolicy'].enum, ['balanced', 'locked', 'open', null]);
+  const command = pkg.contributes.commands.find((c) => c.command === 'berth.editNetworkRules');
+  assert.deepEqual([command.category, command.title], ['Berth', 'Edit Network Rules…']);
+  assert.ok(pkg.contributes.commands.every((c) => c.command.startsWith('berth.')), 'never the server\'s berthServer.* ids');
 });

@@ -122,3 +122,15 @@ test("the server's state is shown as it is, not derived from the engine's status
   assert.match(restarting.label, /^\$\(sync\) /);
   assert.match(restarting.description, /^starting… · claude/);
 });
+
+test('the tooltip and the Sandboxes view show the network policy', () => {
+  const tip = views.statusTooltip(status('running', { sandbox: { ...sandbox, networkPolicy: 'locked' } }));
+  assert.match(tip, /Network: `locked` \(only claude's API and login hosts\)/);
+  assert.match(views.sandboxTreeItem(sandbox).description, /^running · claude · berth-test\/claude:1 · network: balanced$/);
+  assert.match(views.sandboxTreeItem(sandbox).tooltip, /Network: `balanced`/);
+  // A sandbox from a server without network policies shows none.
+  const { networkPolicy, ...old } = sandbox;
+  assert.equal(networkPolicy, 'balanced');
+  assert.doesNotMatch(views.statusTooltip(status('running', { sandbox: old })), /Network/);
+  assert.equal(views.sandboxTreeItem(old).description, 'running · claude · berth-test/claude:1');
+});

@@ -61,6 +61,9 @@ def _exec_prefix(sandbox: Sandbox, tty: bool) -> list[str]:
     # The docker CLI finds the engine the way Berth does, except for an explicit DOCKER_HOST.
     host = os.environ.get("DOCKER_HOST")
     argv = ["docker", *(["-H", host] if host else []), "exec", "-it" if tty else "-i"]
+    # The terminal's own TERM and COLORTERM, from the environment `docker` runs in (the editor's
+    # terminal, the user's shell); left unset there, they stay unset (docker's TERM=xterm).
+    argv += ["-e", "TERM", "-e", "COLORTERM"]
     if sandbox.user:
         argv += ["-u", sandbox.user]
     return [*argv, "-w", sandbox.workspace, sandbox.full_id[:12]]

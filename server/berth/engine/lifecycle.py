@@ -6,25 +6,31 @@ replacing, stopping and removing its container. The caller holds the workspace's
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from berth import __version__, labels
 from berth.agents import get_agent, missing_binary_message
 from berth.config import SandboxConfig
 from berth.container_setup import IDLE_ENTRYPOINT
-from berth.engine import lookup, setup, templates
+from berth.engine import egress, lookup, setup, templates
 from berth.engine.connection import call, create_container, remove_container, translated
 from berth.engine.templates import Progress
 from berth.errors import BerthError, Conflict, EngineError, NotFound, TemplateProblem
 from berth.models import Sandbox
+from berth.network.rules import OPEN
 from berth.workspace import default_sandbox_name, workspace_key
 
 if TYPE_CHECKING:
     import docker
 
 log = logging.getLogger(__name__)
+
+# Where network proxies are made while their sandboxes are created.
+_BACKGROUND = ThreadPoolExecutor(max_workers=4, thread_name_prefix="berth-egress")
 
 
 def create(api: docker.APIClient, workspace: str, config: SandboxConfig, progress: Progress,
@@ -35,21 +41,38 @@ def create(api: docker.APIClient, workspace: str, config: SandboxConfig, progres
     agent = get_agent(config.agent)
     image = templates.ensure_image(api, config.template, progress)
     name = config.name or default_sandbox_name(agent.name, workspace)
+    # A filtered sandbox is created on its own network alone; its proxy is made and started
+    # meanwhile, on a thread of its own (it takes as long as the sandbox's own start), and is
+    # running before this returns.
+    token = egress.new_token() if config.network_policy != OPEN else None
+    proxy: Future[None] | None = None
+    if token is not None:
+        proxy_image = egress.ensure_image(api, progress)
+        egress.collect_orphans(api)  # networks are a scarce resource: reclaim the lost ones first
+        egress.create_network(api, token, workspace)
+        proxy = _BACKGROUND.submit(egress.make_proxy, api, proxy_image, token, workspace, config)
     progress("creating", f"Creating sandbox {name} from {config.template}")
-    created = create_container(
-        api, f"Creating sandbox from {config.template}",
-        image=config.template,
-        name=name,
-        entrypoint=IDLE_ENTRYPOINT,
-        user="0",
-        working_dir=workspace,
-        environment=setup.environment(config, agent),
-        labels=labels.sandbox_labels(workspace, workspace_key(workspace), config,
-                                     templates.image_user(image), __version__),
-        host_config=api.create_host_config(mounts=setup.mounts(workspace, config, agent),
-                                           privileged=False),
-        detach=True,
-    )
+    try:
+        created = create_container(
+            api, f"Creating sandbox from {config.template}",
+            image=config.template,
+            name=name,
+            entrypoint=IDLE_ENTRYPOINT,
+            user="0",
+            working_dir=workspace,
+            environment=setup.environment(config, agent, filtered=token is not None),
+            labels=labels.sandbox_labels(workspace, workspace_key(workspace), config,
+                                         templates.image_user(image), __version__, token),
+            host_config=api.create_host_config(
+                mounts=setup.mounts(workspace, config, agent), privileged=False,
+                network_mode=egress.names(token)[1] if token else None),
+            detach=True,
+        )
+    except BaseException:
+        _abandon(api, token, proxy)
+        raise
+    if created is None:
+        _abandon(api, token, proxy)
     if created is None and not adopt:
         raise Conflict(f"The container name {name!r} is already used by another container; "
                        "choose another name.", field="name", value=name)
@@ -59,10 +82,24 @@ def create(api: docker.APIClient, workspace: str, config: SandboxConfig, progres
     if sandbox is None:
         raise EngineError(f"Sandbox {name} vanished right after it was created.")
     try:
-        return start(api, sandbox, progress, warnings), True
+        started = start(api, sandbox, progress, warnings, proxy_started=proxy is not None)
+        if proxy is not None:
+            proxy.result()
+        return started, True
     except BaseException:
         _discard(api, sandbox)
+        _abandon(api, token, proxy)
         raise
+
+
+def _abandon(api: docker.APIClient, token: str | None, proxy: Future[None] | None) -> None:
+    """Remove the egress made for a sandbox that was not made, once its proxy's making ended."""
+    if token is None:
+        return
+    if proxy is not None:
+        with contextlib.suppress(BaseException):
+            proxy.result()
+    egress.teardown(api, token)
 
 
 def _adopt(api: docker.APIClient, workspace: str, name: str, progress: Progress,
@@ -93,11 +130,14 @@ def _adopt(api: docker.APIClient, workspace: str, name: str, progress: Progress,
 
 
 def start(api: docker.APIClient, sandbox: Sandbox, progress: Progress,
-          warnings: list[str]) -> Sandbox:
-    """Start (or unpause) the sandbox; set it up when this is its first start, or when its setup
-    never finished."""
+          warnings: list[str], *, proxy_started: bool = False) -> Sandbox:
+    """Start (or unpause) the sandbox, and its network proxy first (unless `proxy_started`: the
+    creator starts it); set it up when this is its first start, or when its setup never
+    finished."""
     first_start = sandbox.status == "created"
     progress("starting", f"Starting sandbox {sandbox.name}")
+    if not proxy_started:
+        egress.start(api, sandbox)
     try:
         with translated(f"Starting sandbox {sandbox.name}"):
             if sandbox.status == "paused":  # `docker pause` from outside; start would refuse
@@ -174,6 +214,7 @@ def stop(api: docker.APIClient, sandbox: Sandbox) -> Sandbox:
     """Stop the sandbox (at once: its main process ends on SIGTERM); it as it is now."""
     if sandbox.status in ("running", "restarting", "paused"):
         call(f"Stopping sandbox {sandbox.name}", api.stop, sandbox.full_id, timeout=10)
+    egress.stop(api, sandbox)
     return lookup.refreshed(api, sandbox)
 
 
@@ -182,7 +223,9 @@ def remove(api: docker.APIClient, sandbox: Sandbox) -> bool:
     it was gone already."""
     if not labels.is_berth(sandbox.labels):
         raise Conflict(f"Container {sandbox.name} is not a Berth sandbox; it was left alone.")
-    return remove_container(api, sandbox.full_id, f"Removing sandbox {sandbox.name}")
+    removed = remove_container(api, sandbox.full_id, f"Removing sandbox {sandbox.name}")
+    egress.remove_quietly(api, sandbox)
+    return removed
 
 
 def _discard(api: docker.APIClient, sandbox: Sandbox) -> None:

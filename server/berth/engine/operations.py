@@ -7,6 +7,7 @@ connection). Every method is blocking; the server calls them from its own worker
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -14,14 +15,16 @@ from typing import TYPE_CHECKING, TypeVar
 
 from berth import user_config
 from berth.config import ConfigRequest
-from berth.engine import commands, lifecycle, lookup, setup, templates
+from berth.engine import commands, egress, lifecycle, lookup, setup, templates
 from berth.engine.connection import Connection
 from berth.engine.setup import SOCKET_WARNING
 from berth.engine.templates import Progress
 from berth.errors import Conflict
 from berth.models import ExecResult, RunResult, Sandbox, Status
+from berth.network.rules import Policy
 from berth.selection import IDS, WORKSPACE, Selection
 from berth.trust import mount_warnings
+from berth.workspace import default_sandbox_name
 
 if TYPE_CHECKING:
     import docker
@@ -142,6 +145,10 @@ class Engine:
         setup_warnings: list[str] = []  # said by the setup of a sandbox this run sets up
         if existing is not None and recreate:
             config = request.resolve(existing.config.with_env_values(container_env))
+            if "name" not in request.fields and \
+                    existing.name == default_sandbox_name(existing.agent, workspace):
+                # Berth's own name says the agent: another agent's sandbox gets its own default.
+                config = dataclasses.replace(config, name=None)
             templates.ensure_image(api, config.template, progress)
             if (config.template, config.agent) != (existing.template, existing.agent):
                 # A mistyped template must not cost the user the sandbox they have.
@@ -219,6 +226,26 @@ class Engine:
 
     def logs(self, which: Selection | str, tail: int | None = None) -> str:
         return commands.read_logs(self.api, _selection(which).one(self), tail)
+
+    # -- network policy -------------------------------------------------------------------------
+
+    def policy(self, which: Selection | str) -> tuple[Sandbox, Policy]:
+        """The sandbox and the network policy it runs under now."""
+        sandbox = _selection(which).one(self)
+        return sandbox, egress.current(self.api, sandbox)
+
+    def change_policy(self, which: Selection | str,
+                      change: Callable[[Policy], Policy]) -> tuple[Sandbox, Policy]:
+        """Change the sandbox's live rules; a running sandbox meets them from the next request."""
+        sandbox = _selection(which).one(self)
+        with self._workspace_lock(sandbox.workspace):
+            sandbox = lookup.refreshed(self.api, sandbox)
+            policy = change(egress.current(self.api, sandbox))
+            return sandbox, egress.apply(self.api, sandbox, policy)
+
+    def blocked(self, which: Selection | str, tail: int | None = None) -> list[egress.Block]:
+        """The requests the sandbox's proxy refused, oldest first."""
+        return egress.blocked(self.api, _selection(which).one(self), tail)
 
 
 def _selection(which: Selection | str) -> Selection:

@@ -21,6 +21,7 @@ from berth.container_setup import (
     SETUP_DONE,
     SETUP_SCRIPT,
 )
+from berth.engine import egress
 from berth.engine.commands import run_command
 from berth.engine.connection import path_exists, translated
 from berth.errors import BadInput, NotFound, TemplateProblem
@@ -35,20 +36,24 @@ log = logging.getLogger(__name__)
 SOCKET_WARNING = (
     "The Docker socket is mounted into this sandbox: the agent can control the host's Docker engine "
     "(start privileged containers, read every container, image and volume), which is root-equivalent "
-    "access to this machine."
+    "access to this machine. It also defeats any network policy: the agent can start a container "
+    "whose network nothing filters."
 )
 
 
 # -- what the container is created with -----------------------------------------------------------
 
 
-def environment(config: SandboxConfig, agent: Agent) -> list[str]:
-    """The user's variables, then Berth's own where the user did not set the same one."""
+def environment(config: SandboxConfig, agent: Agent, *, filtered: bool = False) -> list[str]:
+    """The user's variables, then Berth's own where the user did not set the same one. A filtered
+    sandbox's way out is its egress proxy, whatever proxy the host itself uses."""
     env = list(config.env)
     extra = agent.container_env() if config.keeps_login else []
+    if filtered:
+        extra += egress.environment()
     if config.host_certificates:
         host_trust.ca_bundle()  # no bundle is a bad request, before anything is created
-        extra += host_trust.container_env(env)
+        extra += host_trust.container_env(env + extra)
     extra += _git_identity_env()
     taken = set(config.env_names)
     return env + [item for item in extra if item.split("=", 1)[0] not in taken]

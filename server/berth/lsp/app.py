@@ -18,6 +18,8 @@ from berth.lsp import sandbox_requests
 from berth.lsp.auto_start import AutoStart
 from berth.lsp.engine_events import EngineEvents
 from berth.lsp.folders import Folders
+from berth.lsp.network_blocks import BlockNotifier
+from berth.lsp.network_requests import NetworkRequests
 from berth.lsp.sandbox_requests import SandboxRequests
 from berth.lsp.server import BerthRpcError, BerthServer, refuse_oversized
 from berth.lsp.starter import SandboxStarter
@@ -42,6 +44,8 @@ def build(engine: Engine | None = None) -> tuple[BerthServer, EngineEvents]:
     auto_start = AutoStart(folders, status, starter, background, server.warn)
     sandbox_requests.register(server, SandboxRequests(engine, folders, status, starter,
                                                       server.workers))
+    sandbox_requests.register(server, NetworkRequests(engine, folders, server.workers))
+    status.listen(BlockNotifier(server.protocol.notify, engine, folders).status_changed)
     WorkspaceSync(server, folders, status, auto_start, events).register()
     refuse_oversized(server)
     return server, events

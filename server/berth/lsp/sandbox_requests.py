@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from berth.agents import agents
 from berth.config import parse_agent_args, parse_request
@@ -40,12 +40,15 @@ COMMANDS = {
     "sandbox/logs": "berthServer.logs",
     "sandbox/status": "berthServer.status",
     "sandbox/agents": "berthServer.agents",
+    "sandbox/policy": "berthServer.policy",
+    "sandbox/changePolicy": "berthServer.changePolicy",
+    "sandbox/networkLog": "berthServer.networkLog",
 }
 
 RUN_EXTRA = ("workspace", "agentArgs", "recreate", "accept")
 
 
-def _only(params: dict[str, Any], allowed: tuple[str, ...]) -> None:
+def only(params: dict[str, Any], allowed: tuple[str, ...]) -> None:
     for key in params:
         if key not in allowed:
             raise BadInput(f"Unknown parameter {str(key)[:80]!r}; expected "
@@ -87,7 +90,7 @@ class SandboxRequests:
                 and not isinstance(params["recreate"], bool):
             raise BadInput(f"'recreate' must be true or false, got {params['recreate']!r}.",
                            field="recreate")
-        accepted = (_string_list(params["accept"], "accept")
+        accepted = (string_list(params["accept"], "accept")
                     if params.get("accept") is not None else [])
         result = await self._starter.start(workspace, request, agent_args, recreate=recreate,
                                            explicit=explicit, accepted=accepted)
@@ -97,7 +100,7 @@ class SandboxRequests:
         return await self.run(params, recreate=True)
 
     async def stop(self, params: dict[str, Any]) -> Any:
-        _only(params, (WORKSPACE, IDS, ALL))
+        only(params, (WORKSPACE, IDS, ALL))
         which = self._selection(params, (WORKSPACE, IDS, ALL))
         if which.workspace is None:
             stopped = await self._workers.engine(self._engine.stop_selected, which)
@@ -111,7 +114,7 @@ class SandboxRequests:
         return sandbox.to_json()
 
     async def remove(self, params: dict[str, Any]) -> Any:
-        _only(params, (WORKSPACE, IDS, ALL))
+        only(params, (WORKSPACE, IDS, ALL))
         which = self._selection(params, (WORKSPACE, IDS, ALL))
         if which.workspace is None:
             removed = await self._workers.engine(self._engine.remove, which)
@@ -125,18 +128,18 @@ class SandboxRequests:
         return {"removed": removed}
 
     async def list_(self, params: dict[str, Any]) -> Any:
-        _only(params, ())
+        only(params, ())
         return [s.to_json() for s in await self._workers.engine(self._engine.list)]
 
     async def inspect(self, params: dict[str, Any]) -> Any:
-        _only(params, (WORKSPACE, IDS))
+        only(params, (WORKSPACE, IDS))
         which = self._selection(params, (WORKSPACE, IDS))
         found = await self._workers.engine(self._engine.inspect, which)
         return [s.to_json_detailed() for s in found]
 
     async def exec_(self, params: dict[str, Any]) -> Any:
-        _only(params, (WORKSPACE, IDS, "command"))
-        command = _string_list(params.get("command"), "command")
+        only(params, (WORKSPACE, IDS, "command"))
+        command = string_list(params.get("command"), "command")
         if not command:
             raise BadInput("'command' must name a program to run, got an empty list.",
                            field="command")
@@ -147,7 +150,7 @@ class SandboxRequests:
         return result.to_json()
 
     async def logs(self, params: dict[str, Any]) -> Any:
-        _only(params, (WORKSPACE, IDS, "tail"))
+        only(params, (WORKSPACE, IDS, "tail"))
         tail = params.get("tail")
         if tail is not None and (not isinstance(tail, int) or isinstance(tail, bool) or tail < 0):
             raise BadInput(f"'tail' must be a whole number of lines, got {tail!r}.", field="tail")
@@ -163,7 +166,7 @@ class SandboxRequests:
                             default=lambda: self._folders.resolve(None), single=single)
 
     async def status(self, params: dict[str, Any]) -> Any:
-        _only(params, ("workspace",))
+        only(params, ("workspace",))
         if params.get("workspace") is not None:
             workspaces = [self._folders.resolve(params["workspace"])]
         else:
@@ -172,12 +175,12 @@ class SandboxRequests:
         return [(self._status.last(w) or Status(w, "absent")).to_json() for w in workspaces]
 
     async def agents_(self, params: dict[str, Any]) -> Any:
-        _only(params, ())
+        only(params, ())
         table = await self._workers.engine(agents)
         return [a.to_json() for a in table.values()]
 
 
-def _string_list(value: Any, name: str) -> list[str]:
+def string_list(value: Any, name: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise BadInput(f"'{name}' must be a list of strings, got {value!r:.80}.", field=name)
     if any("\x00" in v for v in value):
@@ -185,7 +188,11 @@ def _string_list(value: Any, name: str) -> list[str]:
     return value
 
 
-def register(server: BerthServer, requests: SandboxRequests) -> None:
+class _Feature(Protocol):
+    def handlers(self) -> dict[str, Handler]: ...
+
+
+def register(server: BerthServer, requests: _Feature) -> None:
     for method, handler in requests.handlers().items():
         _register_one(server, method, handler)
 

@@ -49,6 +49,7 @@ class StatusPublisher:
         # One-shot callbacks run once a workspace's status is next read from the engine (auto-start
         # waiting for an engine that was not answering).
         self._when_read: dict[str, Callable[[], None]] = {}
+        self._listeners: list[Callable[[Status], None]] = []
 
     def soon(self, workspace: str | None = None) -> None:
         """Refresh one workspace (or all) in the background: a request's answer need not wait for
@@ -67,6 +68,12 @@ class StatusPublisher:
             return
         self._sent[status.workspace] = status
         self._notify(NOTIFICATION, data)
+        for listener in self._listeners:
+            listener(status)
+
+    def listen(self, listener: Callable[[Status], None]) -> None:
+        """Call `listener` with each status sent (on the loop)."""
+        self._listeners.append(listener)
 
     def _supersede(self, workspace: str) -> None:
         """What is published now is newer than any refresh under way: those are dropped."""

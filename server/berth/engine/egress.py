@@ -1,0 +1,452 @@
+"""A filtered sandbox's only way out: its own internal network, and a proxy container on that network
+and on the engine's default bridge.
+
+The sandbox is attached to its internal network alone, which the engine gives no route and no outside
+name resolution: whatever the agent does, even as root, the proxy is the one host it can reach. The
+proxy (berth.network.proxy_image) applies the policy (berth.network.rules) and logs what it refuses.
+The rules the sandbox was created with are recorded on it like every setting; rules added since live in
+the proxy container (LIVE_RULES), written by Berth, out of the agent's reach, and kept across stop,
+start and engine restarts. The proxy and network carry the sandbox's egress token and Berth's labels,
+and are removed with the sandbox.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import ipaddress
+import json
+import logging
+import os
+import re
+import secrets
+import tarfile
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from berth import labels
+from berth.config import SandboxConfig
+from berth.engine import templates
+from berth.engine.connection import call, image_or_none, translated
+from berth.engine.templates import Progress
+from berth.errors import BadInput, BerthError, Conflict, EngineError, NotFound, TemplateProblem
+from berth.models import Sandbox
+from berth.network import proxy_image
+from berth.network.filters import allow_filter, deny_filter
+from berth.network.rules import Decision, Policy, parse_patterns
+
+if TYPE_CHECKING:
+    import docker
+
+log = logging.getLogger(__name__)
+
+LIVE_RULES = "/etc/berth/live.json"
+OUTSIDE_NETWORK = "bridge"
+PROXY_URL = f"http://{proxy_image.ALIAS}:{proxy_image.PORT}"
+NO_PROXY = "localhost,127.0.0.1,::1"
+# How long a rules change may take to reach both stages before the change is reported as failed.
+RELOAD_WAIT = 5.0
+# A proxy whose sandbox is gone is removed once it is this old (seconds): see collect_orphans.
+ORPHAN_AGE = 120.0
+# Where internal networks come from once the engine's own pools are used up (BERTH_EGRESS_SUBNETS).
+FALLBACK_SUBNETS = "10.213.0.0/16"
+_REFUSED = re.compile(r'Proxying refused on filtered url "(?P<url>[^"]*)"')
+
+
+def policy_info(sandbox: Sandbox, policy: Policy) -> dict[str, Any]:
+    """The protocol's PolicyInfo (also `berth policy show --json`)."""
+    return {"workspace": sandbox.workspace, "sandbox": sandbox.id, **policy.to_json(),
+            "dockerSocket": sandbox.config.mount_docker_socket}
+
+
+def token_of(sandbox: Sandbox) -> str | None:
+    return sandbox.labels.get(labels.EGRESS) or None
+
+
+def names(token: str) -> tuple[str, str]:
+    """The proxy container's name and the network's."""
+    return f"berth-proxy-{token}", f"berth-net-{token}"
+
+
+def new_token() -> str:
+    return secrets.token_hex(6)
+
+
+def environment() -> list[str]:
+    """What tells the sandbox's tools to use the proxy (both spellings: curl reads only lower-case
+    http_proxy; Node 24 honours them with NODE_USE_ENV_PROXY)."""
+    out = []
+    for name, value in (("HTTP_PROXY", PROXY_URL), ("HTTPS_PROXY", PROXY_URL),
+                        ("NO_PROXY", NO_PROXY)):
+        out += [f"{name}={value}", f"{name.lower()}={value}"]
+    return out + ["NODE_USE_ENV_PROXY=1"]
+
+
+def policy_of(config: SandboxConfig, live: dict[str, Any] | None = None) -> Policy:
+    live = live or {}
+    return Policy(config.network_policy, config.agent,
+                  allow=parse_patterns(list(config.allow_hosts), "allowHosts"),
+                  deny=parse_patterns(list(config.deny_hosts), "denyHosts"),
+                  live_allow=parse_patterns(live.get("allow", []), "allow"),
+                  live_deny=parse_patterns(live.get("deny", []), "deny"))
+
+
+# -- the proxy image -------------------------------------------------------------------------------
+
+
+def ensure_image(api: docker.APIClient, progress: Progress) -> str:
+    """The proxy image's tag, built from the OS archive the first time."""
+    base = proxy_image.base_image()
+    tag = proxy_image.tag(base)
+    if image_or_none(api, tag, "Looking up the network proxy image") is not None:
+        return tag
+    hint = ("Set BERTH_PROXY_BASE to a Debian or Ubuntu image this engine has (docs/network.md "
+            "says how to make one without a registry).")
+    try:
+        templates.ensure_image(api, base, progress)
+    except TemplateProblem as exc:
+        raise TemplateProblem(f"Berth builds its network proxy from {base}, which this engine does "
+                              f"not have and could not pull. {hint}", value=base) from exc
+    progress("creating", f"Building the network proxy image from {base}")
+    last = ""
+    with translated("Building the network proxy image"):
+        for chunk in api.build(fileobj=io.BytesIO(proxy_image.context()), custom_context=True,
+                               tag=tag, buildargs={"BASE": base}, rm=True, forcerm=True,
+                               decode=True, labels={labels.MARKER_EGRESS: "true"}):
+            if "error" in chunk:
+                raise TemplateProblem(f"Berth could not build its network proxy from {base}: "
+                                      f"{str(chunk['error']).strip()} {hint}", value=base)
+            text = str(chunk.get("stream", "")).strip()
+            if text:
+                last = text
+                progress("creating", f"Building the network proxy: {text[:120]}")
+    if image_or_none(api, tag, "Looking up the network proxy image") is None:
+        raise TemplateProblem(f"Berth could not build its network proxy from {base} ({last}). "
+                              f"{hint}", value=base)
+    return tag
+
+
+# -- making, starting, stopping and removing a sandbox's egress ------------------------------------
+
+
+def create_network(api: docker.APIClient, token: str, workspace: str) -> None:
+    """The internal network a sandbox about to be created with `token` is attached to alone.
+
+    From the engine's own address pools; once those are used up (about 30 networks with the
+    defaults), from FALLBACK_SUBNETS in /28s, which Berth picks itself, skipping those in use."""
+    network = names(token)[1]
+    what = f"Creating network {network}"
+    try:
+        call(what, api.create_network, network, driver="bridge", internal=True,
+             labels=_tags(token, workspace), check_duplicate=True)
+        return
+    except (NotFound, EngineError) as exc:
+        if "address pool" not in exc.message:
+            raise
+        exhausted = exc
+    from docker.types import IPAMConfig, IPAMPool
+
+    for subnet in _fallback_subnets(token):
+        try:
+            call(what, api.create_network, network, driver="bridge", internal=True,
+                 labels=_tags(token, workspace), check_duplicate=True,
+                 ipam=IPAMConfig(pool_configs=[IPAMPool(subnet=subnet)]))
+            return
+        except (NotFound, EngineError) as exc:
+            if "overlap" not in exc.message:
+                raise
+    raise EngineError(f"{exhausted.message}; and every subnet Berth tried in "
+                      f"{_fallback_range()} is in use. Set BERTH_EGRESS_SUBNETS to a free range "
+                      "(an IPv4 network such as 10.213.0.0/16), or remove unused Docker networks.")
+
+
+def _fallback_range() -> str:
+    return os.environ.get("BERTH_EGRESS_SUBNETS", "").strip() or FALLBACK_SUBNETS
+
+
+def _fallback_subnets(token: str, tries: int = 64) -> list[str]:
+    """/28s of the fallback range (a sandbox and its proxy need two addresses), starting at one
+    the token picks, so concurrent creates seldom try the same one first."""
+    try:
+        network = ipaddress.IPv4Network(_fallback_range(), strict=False)
+    except ValueError:
+        raise BadInput(f"BERTH_EGRESS_SUBNETS {_fallback_range()!r} is not an IPv4 network such "
+                       "as 10.213.0.0/16.", value=_fallback_range()) from None
+    if network.prefixlen > 28:
+        raise BadInput(f"BERTH_EGRESS_SUBNETS {_fallback_range()!r} is smaller than one /28.",
+                       value=_fallback_range())
+    count = 2 ** (28 - network.prefixlen)
+    start = int(token, 16) % count
+    base = int(network.network_address)
+    return [str(ipaddress.IPv4Network((base + ((start + i) % count) * 16, 28)))
+            for i in range(min(tries, count))]
+
+
+def make_proxy(api: docker.APIClient, image: str, token: str, workspace: str,
+               config: SandboxConfig) -> None:
+    """The running proxy of the network `token`, with the policy `config` gives. Started on the
+    internal network, then joined to the outside one: faster than starting it on both."""
+    proxy, network = names(token)
+    policy = policy_of(config)
+    call(f"Creating the network proxy {proxy}", api.create_container,
+         image=image, name=proxy, labels=_tags(token, workspace), detach=True,
+         environment={"BERTH_DENY_FILTER": deny_filter(policy),
+                      "BERTH_ALLOW_FILTER": allow_filter(policy)},
+         networking_config=api.create_networking_config({
+             network: api.create_endpoint_config(aliases=[proxy_image.ALIAS])}),
+         host_config=api.create_host_config(
+             network_mode=network, cap_drop=["ALL"], security_opt=["no-new-privileges"],
+             pids_limit=256, mem_limit="128m", privileged=False,
+             log_config={"type": "json-file", "config": {"max-size": "5m", "max-file": "2"}}))
+    call(f"Starting the network proxy {proxy}", api.start, proxy)
+    call(f"Connecting the network proxy {proxy} to the outside",
+         api.connect_container_to_network, proxy, OUTSIDE_NETWORK)
+
+
+def _tags(token: str, workspace: str) -> dict[str, str]:
+    return {labels.MARKER_EGRESS: "true", labels.EGRESS: token, labels.WORKSPACE: workspace}
+
+
+def start(api: docker.APIClient, sandbox: Sandbox) -> None:
+    """The proxy running with the sandbox's current rules (written again, so the presets are this
+    Berth's); before the sandbox starts, so it never runs without its proxy."""
+    token = token_of(sandbox)
+    if token is None:
+        return
+    proxy = _proxy(api, token, sandbox)
+    policy = policy_of(sandbox.config, _read_live(api, proxy["Id"]))
+    _write_rules(api, proxy["Id"], policy)
+    if proxy["State"] != "running":
+        call(f"Starting the network proxy of {sandbox.name}", api.start, proxy["Id"])
+    else:
+        _reload(api, proxy["Id"], sandbox.name)
+
+
+def stop(api: docker.APIClient, sandbox: Sandbox) -> None:
+    token = token_of(sandbox)
+    if token is None:
+        return
+    for proxy in _proxies(api, token):
+        if proxy["State"] in ("running", "restarting", "paused"):
+            call(f"Stopping the network proxy of {sandbox.name}", api.stop, proxy["Id"], timeout=2)
+
+
+def collect_orphans(api: docker.APIClient) -> None:
+    """Remove the proxies and networks of sandboxes removed by something other than Berth (`docker
+    rm`). Only those older than ORPHAN_AGE: a younger one may belong to a sandbox another process
+    is creating right now."""
+    sandboxes = call("Listing sandboxes", api.containers, all=True,
+                     filters=labels.marker_filter())
+    alive = {(c.get("Labels") or {}).get(labels.EGRESS) for c in sandboxes}
+    marker = {"label": [f"{labels.MARKER_EGRESS}=true"]}
+    now = time.time()
+    made: dict[str, float] = {}  # token -> when its newest proxy or network was made
+    for proxy in call("Listing network proxies", api.containers, all=True, filters=marker):
+        token = (proxy.get("Labels") or {}).get(labels.EGRESS)
+        if token:
+            made[token] = max(made.get(token, 0.0), float(proxy.get("Created") or now))
+    for network in call("Listing networks", api.networks, filters=marker):
+        token = (network.get("Labels") or {}).get(labels.EGRESS)
+        if token:
+            made[token] = max(made.get(token, 0.0), iso_seconds(network.get("Created"), now))
+    for token, when in made.items():
+        if token not in alive and now - when > ORPHAN_AGE:
+            try:
+                teardown(api, token)
+            except BerthError as exc:
+                log.warning("Could not remove the orphaned network proxy %s: %s", token,
+                            exc.message)
+
+
+def iso_seconds(text: object, default: float) -> float:
+    """An engine timestamp (`2026-11-27T17:51:17.98288Z`, nanoseconds) as seconds since the epoch."""
+    from datetime import datetime
+
+    match = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.\d+)?(Z|[+-]\d\d:\d\d)$",
+                     text) if isinstance(text, str) else None
+    if match is None:
+        return default
+    zone = "+00:00" if match.group(2) == "Z" else match.group(2)
+    try:
+        return datetime.fromisoformat(match.group(1) + zone).timestamp()
+    except ValueError:
+        return default
+
+
+def teardown(api: docker.APIClient, token: str) -> None:
+    """Remove what Berth made for the egress `token` (only what carries its labels)."""
+    for proxy in _proxies(api, token):
+        with contextlib.suppress(NotFound):
+            call("Removing the network proxy", api.remove_container, proxy["Id"], force=True)
+    for network in call("Listing networks", api.networks,
+                        filters={"label": [f"{labels.MARKER_EGRESS}=true",
+                                           f"{labels.EGRESS}={token}"]}):
+        with contextlib.suppress(NotFound):
+            call(f"Removing network {network['Name']}", api.remove_network, network["Id"])
+
+
+def remove_quietly(api: docker.APIClient, sandbox: Sandbox) -> None:
+    token = token_of(sandbox)
+    if token is None:
+        return
+    try:
+        teardown(api, token)
+    except BerthError as exc:
+        log.error("Could not remove the network proxy of %s: %s", sandbox.name, exc.message)
+
+
+# -- the rules -------------------------------------------------------------------------------------
+
+
+def current(api: docker.APIClient, sandbox: Sandbox) -> Policy:
+    """The sandbox's policy as it applies now: recorded rules and those added since."""
+    token = token_of(sandbox)
+    if token is None:
+        return policy_of(sandbox.config)
+    return policy_of(sandbox.config, _read_live(api, _proxy(api, token, sandbox)["Id"]))
+
+
+def apply(api: docker.APIClient, sandbox: Sandbox, policy: Policy) -> Policy:
+    """Make `policy`'s live rules the sandbox's, at once when it runs."""
+    token = token_of(sandbox)
+    if token is None:
+        raise Conflict(f"The sandbox {sandbox.name} has the open network policy: nothing filters "
+                       "its traffic, so there are no rules to change. Recreate it with another "
+                       "policy (berth run --recreate --network-policy balanced).",
+                       field="networkPolicy", value="open")
+    proxy = _proxy(api, token, sandbox)
+    _write_rules(api, proxy["Id"], policy)
+    if proxy["State"] == "running":
+        _reload(api, proxy["Id"], sandbox.name)
+    return policy
+
+
+@dataclass(frozen=True)
+class Block:
+    time: str
+    host: str
+    port: int
+    rule: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"time": self.time, "host": self.host, "port": self.port, "rule": self.rule}
+
+
+def refused_target(line: str) -> tuple[str, int] | None:
+    """The host and port of a refused request in one proxy log line; None for any other line."""
+    match = _REFUSED.search(line)
+    if match is None:
+        return None
+    host, port = split_target(match.group("url"))
+    return (host, port) if host else None
+
+
+def parse_block(line: str, policy: Policy) -> Block | None:
+    """A refused request from one proxy log line (`<engine timestamp> <tinyproxy line>`)."""
+    match = _REFUSED.search(line)
+    if match is None:
+        return None
+    host, port = split_target(match.group("url"))
+    if not host:
+        return None
+    decision: Decision = policy.decide(host, port)
+    when = line.split(" ", 1)[0] if line[:4].isdigit() else ""
+    # Read later, under rules changed since: what refused it then is no longer known.
+    rule = decision.rule if not decision.allowed else "the rules then (they allow it now)"
+    return Block(when, host, port, rule)
+
+
+def split_target(url: str) -> tuple[str, int]:
+    """`host:port` (CONNECT) or `http://host[:port]/...` (plain HTTP) as host and port."""
+    if url.startswith("http://"):
+        rest = url[len("http://"):].split("/", 1)[0].rsplit("@", 1)[-1]
+        host, _, port = rest.partition(":")
+        return host.lower(), int(port) if port.isdigit() else 80
+    host, _, port = url.rpartition(":")
+    return host.lower(), int(port) if port.isdigit() else 443
+
+
+def blocked(api: docker.APIClient, sandbox: Sandbox, tail: int | None = None) -> list[Block]:
+    """The requests the sandbox's proxy refused, oldest first (the last `tail` of them)."""
+    token = token_of(sandbox)
+    if token is None:
+        return []
+    proxy = _proxy(api, token, sandbox)
+    policy = policy_of(sandbox.config, _read_live(api, proxy["Id"]))
+    raw = call(f"Reading the network log of {sandbox.name}", api.logs, proxy["Id"],
+               stdout=True, stderr=True, timestamps=True)
+    out = [b for b in (parse_block(line, policy)
+                       for line in raw.decode("utf-8", "replace").splitlines()) if b]
+    return out[-tail:] if tail else out
+
+
+def follow(api: docker.APIClient, sandbox: Sandbox, since: float) -> Any:
+    """The proxy's log from `since` (seconds since the epoch) on, as a stream of lines that ends
+    when the proxy stops; close() ends it early."""
+    token = token_of(sandbox)
+    if token is None:
+        raise NotFound(f"The sandbox {sandbox.name} has no network proxy.")
+    proxy = _proxy(api, token, sandbox)
+    return call(f"Following the network log of {sandbox.name}", api.logs, proxy["Id"],
+                stdout=True, stderr=True, timestamps=True, stream=True, follow=True, since=since)
+
+
+# -- inside the proxy container --------------------------------------------------------------------
+
+
+def _proxies(api: docker.APIClient, token: str) -> list[dict[str, Any]]:
+    return call("Listing network proxies", api.containers, all=True,
+                filters={"label": [f"{labels.MARKER_EGRESS}=true", f"{labels.EGRESS}={token}"]})
+
+
+def _proxy(api: docker.APIClient, token: str, sandbox: Sandbox) -> dict[str, Any]:
+    found = _proxies(api, token)
+    if not found:
+        raise NotFound(f"The network proxy of sandbox {sandbox.name} is gone, so the sandbox has "
+                       "no way out. Recreate the sandbox (berth run --recreate) to get a new one.")
+    return found[0]
+
+
+def _write_rules(api: docker.APIClient, proxy: str, policy: Policy) -> None:
+    live = {"allow": [p.text for p in policy.live_allow],
+            "deny": [p.text for p in policy.live_deny]}
+    files = {"live.json": json.dumps(live, indent=1) + "\n", "deny.filter": deny_filter(policy),
+             "allow.filter": allow_filter(policy)}
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as tar:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime = len(data), 0o644, int(time.time())
+            tar.addfile(info, io.BytesIO(data))
+    if not call("Writing the network rules", api.put_archive, proxy, "/etc/berth", out.getvalue()):
+        raise EngineError("The engine did not take the network rules.")
+
+
+def _read_live(api: docker.APIClient, proxy: str) -> dict[str, Any]:
+    try:
+        stream, _ = call("Reading the network rules", api.get_archive, proxy, LIVE_RULES)
+    except NotFound:
+        return {}
+    with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+        member = tar.extractfile(tar.getmembers()[0])
+        data = json.loads(member.read()) if member else {}
+    return data if isinstance(data, dict) else {}
+
+
+def _reload(api: docker.APIClient, proxy: str, name: str) -> None:
+    """Both stages re-read their filters; returns once both said so, so a request made right after
+    a change already meets the new rules."""
+    def reloads() -> int:
+        raw = call("Reading the network proxy's log", api.logs, proxy, stdout=True, stderr=True)
+        return raw.count(b"Re-reading filter file")
+
+    before = reloads()
+    call(f"Applying the network rules of {name}", api.kill, proxy, signal="SIGUSR1")
+    deadline = time.monotonic() + RELOAD_WAIT
+    while reloads() < before + 2:
+        if time.monotonic() > deadline:
+            raise EngineError(f"The network proxy of {name} did not take the new rules within "
+                              f"{RELOAD_WAIT:.0f} s.")
+        time.sleep(0.02)

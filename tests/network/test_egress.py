@@ -1,0 +1,199 @@
+"""Egress policies against the real engine, from inside sandboxes of the real agent template, through
+the `berth` CLI as a user would: what the agent (and root, through sudo) can reach, the log of what
+was blocked, rules changed live, and what stays and goes with the sandbox.
+
+The hosts are the real ones this machine reaches (Debian's archive, npm, PyPI); a git server on the
+engine's bridge (an ordinary container, not Berth's) stands for any other host.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import socket
+import subprocess
+import uuid
+
+import docker
+import pytest
+from support.cli import berth, fetch, sh
+from support.containers import egress_of, sandboxes_of
+from support.images import REAL
+
+DEBIAN = "https://deb.debian.org/debian/"
+CA = "/etc/ssl/certs/ca-certificates.crt"
+
+
+def created(workspace: str, *flags: str) -> str:
+    out = berth("run", "-d", "-q", "-t", REAL, *flags, "claude", cwd=workspace)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+def policy(workspace: str) -> dict:
+    out = berth("policy", "show", "--json", cwd=workspace)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+@pytest.fixture
+def git_server(docker_api, real_template):
+    """A git repository served over plain HTTP on port 8000 by a container on the engine's bridge:
+    a host outside the sandbox that no preset allows. Yields its address."""
+    name = f"berth-test-git-{uuid.uuid4().hex[:6]}"
+    script = " && ".join([
+        "set -e; mkdir -p /tmp/srv", "cd /tmp/srv", "git init -q --bare --initial-branch=main repo.git",
+        "git init -q /tmp/w", "cd /tmp/w",
+        "git -c user.name=t -c user.email=t@t commit -q --allow-empty -m hello",
+        "git push -q /tmp/srv/repo.git HEAD:refs/heads/main", "cd /tmp/srv/repo.git",
+        "git update-server-info", "cd /tmp/srv", "exec python3 -m http.server 8000"])
+    container = docker_api.create_container(REAL, ["sh", "-c", script], name=name, user="agent",
+                                            detach=True)["Id"]
+    docker_api.start(container)
+    try:
+        address = docker_api.inspect_container(container)["NetworkSettings"]["IPAddress"]
+        probe = ("for i in $(seq 100); do curl -sf -o /dev/null "
+                 f"http://{address}:8000/repo.git/HEAD && exit 0; sleep 0.1; done; exit 1")
+        ready = subprocess.run(["docker", "exec", container, "sh", "-c", probe])
+        assert ready.returncode == 0, "the git server did not come up"
+        yield address
+    finally:
+        docker_api.remove_container(container, force=True)
+
+
+def test_balanced_reaches_registries_blocks_the_rest_and_logs_it(make_workspace, docker_api):
+    workspace = make_workspace("balanced")
+    created(workspace, "--network-policy", "balanced")
+    assert fetch(workspace, DEBIAN) == "200"
+    assert fetch(workspace, "https://registry.npmjs.org/is-number") == "200"
+    blocked = fetch(workspace, "https://example.com/")
+    assert "CONNECT tunnel failed, response 403" in blocked
+    log = berth("policy", "log", "--json", cwd=workspace)
+    entries = [json.loads(line) for line in log.stdout.splitlines()]
+    assert {"host": "example.com", "port": 443,
+            "rule": "not in the balanced policy or any allow rule"} in [
+        {k: e[k] for k in ("host", "port", "rule")} for e in entries]
+    assert all(e["time"].startswith("20") for e in entries)
+    # The tools find the proxy by themselves: npm, pip (with the machine's CA) and git.
+    npm = sh(workspace, "npm view is-number version")
+    assert npm.returncode == 0 and npm.stdout.strip()[0].isdigit(), npm.stderr
+    pip = sh(workspace, f"PIP_CERT={CA} pip download -q --no-deps -d /tmp/p six && ls /tmp/p")
+    assert pip.returncode == 0 and "six-" in pip.stdout, pip.stderr
+    git = sh(workspace, "git ls-remote https://example.org/x.git")
+    assert git.returncode != 0 and "403" in git.stderr, git.stderr
+
+
+def test_nothing_gets_out_around_the_proxy_even_as_root(make_workspace):
+    workspace = make_workspace("root")
+    created(workspace, "--network-policy", "balanced")
+    address = socket.gethostbyname("deb.debian.org")
+    # Name resolution for outside names happens only in the proxy.
+    assert sh(workspace, "getent hosts deb.debian.org").returncode != 0
+    assert sh(workspace, "sudo getent hosts deb.debian.org").returncode != 0
+    # Without the proxy, even by address and as root, there is no route out.
+    direct = fetch(workspace, f"http://{address}/debian/", root=True, extra="--noproxy '*'")
+    assert not direct.startswith("200") and "curl:" in direct, direct
+    assert fetch(workspace, DEBIAN, root=True, extra="--noproxy '*'") != "200"
+    # Root in the sandbox has no NET_ADMIN to change that (capability 12).
+    caps = sh(workspace, "sudo grep CapEff /proc/self/status").stdout.split()[1]
+    assert not int(caps, 16) & (1 << 12)
+    assert sh(workspace, "sudo ip link set lo down 2>&1 || echo refused").stdout.strip()
+
+
+def test_rules_change_at_once_without_recreating_and_deny_wins(make_workspace, git_server):
+    workspace = make_workspace("live")
+    sandbox = created(workspace, "--network-policy", "locked", "--deny-host", "security.debian.org")
+    assert "403" in fetch(workspace, DEBIAN)  # locked: the agent's API only
+    allowed = berth("policy", "allow", "deb.debian.org", "security.debian.org", cwd=workspace)
+    assert allowed.returncode == 0, allowed.stderr
+    assert "security.debian.org stays blocked: deny security.debian.org" in allowed.stdout
+    assert fetch(workspace, DEBIAN) == "200"
+    assert "403" in fetch(workspace, "https://security.debian.org/")  # a recorded deny wins
+    # Another port needs a rule naming it; then git works against that host.
+    repo = f"http://{git_server}:8000/repo.git"
+    assert sh(workspace, f"git ls-remote {repo}").returncode != 0
+    assert berth("policy", "allow", f"{git_server}:8000", cwd=workspace).returncode == 0
+    cloned = sh(workspace, f"git clone -q {repo} /tmp/repo && git -C /tmp/repo log --format=%s")
+    assert cloned.returncode == 0 and cloned.stdout.strip() == "hello", cloned.stderr
+    # Deny wins over a live allow too, and reset drops what was added.
+    assert berth("policy", "deny", "*.debian.org", cwd=workspace).returncode == 0
+    assert "403" in fetch(workspace, DEBIAN)
+    assert berth("policy", "reset", cwd=workspace).returncode == 0
+    assert policy(workspace)["liveAllow"] == [] and policy(workspace)["liveDeny"] == []
+    assert "403" in fetch(workspace, DEBIAN)
+    assert berth("inspect", "-w", workspace, cwd=workspace).stdout.count(sandbox) == 1
+
+
+def test_rules_survive_stop_and_start_and_go_with_the_sandbox(make_workspace, docker_api):
+    workspace = make_workspace("keep")
+    sandbox = created(workspace, "--network-policy", "locked")
+    assert berth("policy", "allow", "deb.debian.org", cwd=workspace).returncode == 0
+    assert berth("stop", cwd=workspace).returncode == 0
+    proxies, networks = egress_of(docker_api, workspace)
+    assert [p["State"] for p in proxies] == ["exited"] and len(networks) == 1
+    assert created(workspace) == sandbox  # started again, not recreated
+    assert policy(workspace)["liveAllow"] == ["deb.debian.org"]
+    assert fetch(workspace, DEBIAN) == "200"
+    assert berth("rm", "-w", workspace, cwd=workspace).returncode == 0
+    assert sandboxes_of(docker_api, workspace) == []
+    assert egress_of(docker_api, workspace) == ([], [])
+
+
+def test_bad_policy_input_is_refused_and_leaves_nothing(make_workspace, docker_api):
+    workspace = make_workspace("bad")
+    wrong = berth("run", "-d", "-t", REAL, "--network-policy", "closed", "claude", cwd=workspace)
+    assert wrong.returncode == 2 and "invalid choice: 'closed'" in wrong.stderr
+    pattern = berth("run", "-d", "-t", REAL, "--network-policy", "balanced", "--allow-host",
+                    "http://x.test", "claude", cwd=workspace)
+    assert pattern.returncode == 2
+    assert "Host pattern 'http://x.test' is not of the form HOST[:PORT]" in pattern.stderr
+    no_base = berth("run", "-d", "-t", REAL, "--network-policy", "balanced", "claude",
+                    cwd=workspace, env={"BERTH_PROXY_BASE": "berth-test/no-such-base:1"})
+    assert no_base.returncode != 0 and "Traceback" not in no_base.stderr
+    assert "BERTH_PROXY_BASE" in no_base.stderr and "berth-test/no-such-base:1" in no_base.stderr
+    assert sandboxes_of(docker_api, workspace) == []
+    assert egress_of(docker_api, workspace) == ([], [])
+    # An open sandbox has no rules to change, and says so.
+    created(workspace, "--network-policy", "open")
+    open_rules = berth("policy", "allow", "x.test", cwd=workspace)
+    assert open_rules.returncode != 0 and "open network policy" in open_rules.stderr
+    assert "network policy open" in berth("policy", "show", cwd=workspace).stdout
+
+
+def test_sandboxes_past_the_engines_address_pools_still_get_a_network(make_workspace, docker_api):
+    """The engine's default pools hold about 30 networks; each filtered sandbox needs one."""
+    fillers = []
+    try:
+        for _ in range(64):  # take whatever the engine's pools have left
+            try:
+                fillers.append(docker_api.create_network(f"berth-test-fill-{uuid.uuid4().hex[:8]}",
+                                                         internal=True)["Id"])
+            except docker.errors.APIError as exc:
+                assert "address pool" in str(exc), exc
+                break
+        else:
+            pytest.fail("the engine's address pools never ran out")
+        workspace = make_workspace("pools")
+        sandbox = created(workspace, "--network-policy", "locked")
+        [network] = docker_api.inspect_container(sandbox)["NetworkSettings"]["Networks"]
+        [config] = docker_api.inspect_network(network)["IPAM"]["Config"]
+        assert ipaddress.IPv4Network(config["Subnet"]).subnet_of(
+            ipaddress.IPv4Network("10.213.0.0/16"))
+        assert sh(workspace, "true").returncode == 0
+    finally:
+        for network in fillers:
+            docker_api.remove_network(network)
+
+
+def test_a_sandbox_removed_outside_berth_leaves_no_proxy_behind(make_workspace, docker_api,
+                                                                monkeypatch):
+    from berth.engine import Engine, egress
+    from support.engine import run
+
+    gone = make_workspace("gone")
+    sandbox = created(gone, "--network-policy", "locked")
+    docker_api.remove_container(sandbox, force=True)  # `docker rm -f`, not Berth
+    assert len(egress_of(docker_api, gone)[0]) == 1
+    monkeypatch.setattr(egress, "ORPHAN_AGE", 0.0)
+    run(Engine(), make_workspace("next"), template=REAL, networkPolicy="locked")
+    assert egress_of(docker_api, gone) == ([], [])
