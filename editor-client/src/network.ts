@@ -56,14 +56,10 @@ export function shortTime(time: string): string {
   return time.replace(/^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.\d+/, '$1');
 }
 
-/** The server's rule `refused`: the proxy refused it, though the rules in effect now allow it (they
- * changed since, say by an Allow). */
-const REFUSED = 'refused';
-
-/** One blocked request as the log shows it: `time  host:port  blocked by <rule>` (like `berth policy log`). */
+/** One blocked request as the log shows it: `time  host:port  blocked by <rule>` (like `berth policy log`;
+ * a request the rules allow by now says `blocked by the rules then (they allow it now)`). */
 export function logLine(block: Block): string {
-  const why = block.rule === REFUSED ? 'blocked (the rules now allow it)' : `blocked by ${block.rule}`;
-  return `${shortTime(block.time)}  ${block.host}:${block.port}  ${why}`;
+  return `${shortTime(block.time)}  ${block.host}:${block.port}  blocked by ${block.rule}`;
 }
 
 /** The blocked-requests document, oldest first. */

@@ -214,6 +214,8 @@ def consent_message(items: Sequence[ConsentItem], source: str) -> str:
 def _recorded(item: ConsentItem, config: SandboxConfig, container_env: Mapping[str, str]) -> bool:
     if item.field == "volumes":
         return item.value in config.volumes
+    if item.field == "allowHosts":
+        return item.value in config.allow_hosts
     if item.field == "env":
         have = container_env.get(item.value) if item.value in config.env_names else None
         return have is not None and (item.expect is None or have == item.expect)

@@ -197,3 +197,62 @@ def test_a_sandbox_removed_outside_berth_leaves_no_proxy_behind(make_workspace, 
     monkeypatch.setattr(egress, "ORPHAN_AGE", 0.0)
     run(Engine(), make_workspace("next"), template=REAL, networkPolicy="locked")
     assert egress_of(docker_api, gone) == ([], [])
+
+
+RAW_REQUEST = """
+import socket, sys
+s = socket.create_connection(("berth-proxy", 3128), timeout=20)
+s.sendall(sys.argv[1].encode().decode("unicode_escape").encode())
+print(s.recv(200).split(b"\\r\\n")[0].decode())
+"""
+
+
+def test_odd_request_forms_do_not_slip_past_a_deny_rule(make_workspace):
+    """tinyproxy rewrites a request before passing it on; whatever form reaches the proxy, a denied
+    host under an allowed wildcard stays denied."""
+    workspace = make_workspace("forms")
+    created(workspace, "--network-policy", "locked", "--allow-host", "*.debian.org",
+            "--deny-host", "security.debian.org")
+
+    def status(request: str) -> str:
+        out = berth("exec", "python3", "-c", RAW_REQUEST, request, cwd=workspace)
+        assert out.returncode == 0, out.stderr
+        return out.stdout.strip()
+
+    assert status(r"CONNECT deb.debian.org:443 HTTP/1.1\r\n\r\n").split()[1] == "200"
+    for request in (r"CONNECT u@security.debian.org:443 HTTP/1.1\r\n\r\n",
+                    r"CONNECT security.debian.org:443/x HTTP/1.1\r\n\r\n",
+                    r"CONNECT security.debian.org:0443 HTTP/1.1\r\n\r\n",
+                    r"CONNECT SECURITY.debian.org:443 HTTP/1.1\r\n\r\n",
+                    r"GET http://security.debian.org:/ HTTP/1.1\r\nHost: x\r\n\r\n",
+                    r"GET http://security.debian.org:+80/ HTTP/1.1\r\nHost: x\r\n\r\n",
+                    r"GET http://u@security.debian.org/ HTTP/1.1\r\nHost: x\r\n\r\n",
+                    r"GET ftp://security.debian.org/ HTTP/1.1\r\nHost: x\r\n\r\n",
+                    r"GET / HTTP/1.1\r\nHost: security.debian.org\r\n\r\n"):
+        answer = status(request)
+        assert answer.split()[1] in ("400", "403"), (request, answer)
+
+
+def test_the_host_itself_is_out_of_reach(make_workspace, docker_api):
+    """An internal network still gives the host an address unless told not to: a service the host
+    runs on every interface (a local proxy, dockerd on tcp) must stay out of the sandbox's reach."""
+    import http.server
+    import threading
+
+    server = http.server.ThreadingHTTPServer(("0.0.0.0", 0), http.server.SimpleHTTPRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        workspace = make_workspace("host")
+        sandbox = created(workspace, "--network-policy", "balanced")
+        [network] = docker_api.inspect_container(sandbox)["NetworkSettings"]["Networks"]
+        gateway = docker_api.inspect_network(network)["IPAM"]["Config"][0]["Gateway"]
+        port = server.server_address[1]
+        for address in (gateway, "172.17.0.1"):
+            out = fetch(workspace, f"http://{address}:{port}/", root=True,
+                        extra="--noproxy '*' -m 5")
+            assert not out.startswith("200") and "curl:" in out, (address, out)
+        # No raw packets either: the sandbox has no NET_RAW (capability 13) to craft them with.
+        caps = sh(workspace, "sudo grep CapEff /proc/self/status").stdout.split()[1]
+        assert not int(caps, 16) & (1 << 13)
+    finally:
+        server.shutdown()

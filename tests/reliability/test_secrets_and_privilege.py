@@ -142,8 +142,10 @@ async def test_sandboxes_get_no_privilege_beyond_the_engine_default(sessions, wo
     [network] = info["NetworkSettings"]["Networks"]
     assert host["NetworkMode"] == network and network.startswith("berth-net-")
     assert docker_api.inspect_network(network)["Internal"] is True
+    # ...and one capability fewer than the default: no raw packets to route around the proxy with.
+    assert host["CapDrop"] == ["NET_RAW"]
     for key in ("PidMode", "IpcMode", "UTSMode", "UsernsMode", "CgroupnsMode",
-                "CapAdd", "CapDrop", "Privileged", "SecurityOpt", "Devices", "ReadonlyPaths",
+                "CapAdd", "Privileged", "SecurityOpt", "Devices", "ReadonlyPaths",
                 "MaskedPaths", "GroupAdd", "OomKillDisable", "Sysctls"):
         assert host.get(key) == default.get(key), key
     assert not host.get("Binds")  # every mount is an explicit Mount below

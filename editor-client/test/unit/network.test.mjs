@@ -92,8 +92,11 @@ test('the log lines are those of `berth policy log`, with the time to the second
       '-  db.example.com:5432  blocked by deny *.example.com\n',
   );
   assert.equal(n.logText([]), '(the network policy has blocked nothing)\n');
-  // The server names the rule by the rules in effect now; one that allows it now says `refused`.
-  assert.equal(n.logLine({ ...block, rule: 'refused' }), '2026-11-27T17:51:17Z  example.com:80  blocked (the rules now allow it)');
+  // The server names the rule by the rules in effect now, and says so of one they allow by now.
+  assert.equal(
+    n.logLine({ ...block, rule: 'the rules then (they allow it now)' }),
+    '2026-11-27T17:51:17Z  example.com:80  blocked by the rules then (they allow it now)',
+  );
   assert.equal(
     n.outputLine(block, 'alpha'),
     '2026-11-27T17:51:17Z network: claude in alpha was blocked from example.com:80 (not in the locked policy or any allow rule)',

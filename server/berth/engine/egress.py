@@ -51,6 +51,12 @@ RELOAD_WAIT = 5.0
 ORPHAN_AGE = 120.0
 # Where internal networks come from once the engine's own pools are used up (BERTH_EGRESS_SUBNETS).
 FALLBACK_SUBNETS = "10.213.0.0/16"
+# The host gets no address on a sandbox's network: an internal network still gives it one, through
+# which the sandbox would reach whatever the host listens on (a local proxy, dockerd on tcp, sshd).
+NETWORK_OPTIONS = {"com.docker.network.bridge.inhibit_ipv4": "true"}
+# What a log line's host may be to be shown: the agent writes the request line, and could put
+# terminal escapes there.
+_SHOWABLE_HOST = re.compile(r"^[a-z0-9.-]{1,253}$")
 _REFUSED = re.compile(r'Proxying refused on filtered url "(?P<url>[^"]*)"')
 
 
@@ -139,7 +145,7 @@ def create_network(api: docker.APIClient, token: str, workspace: str) -> None:
     what = f"Creating network {network}"
     try:
         call(what, api.create_network, network, driver="bridge", internal=True,
-             labels=_tags(token, workspace), check_duplicate=True)
+             labels=_tags(token, workspace), check_duplicate=True, options=NETWORK_OPTIONS)
         return
     except (NotFound, EngineError) as exc:
         if "address pool" not in exc.message:
@@ -150,7 +156,7 @@ def create_network(api: docker.APIClient, token: str, workspace: str) -> None:
     for subnet in _fallback_subnets(token):
         try:
             call(what, api.create_network, network, driver="bridge", internal=True,
-                 labels=_tags(token, workspace), check_duplicate=True,
+                 labels=_tags(token, workspace), check_duplicate=True, options=NETWORK_OPTIONS,
                  ipam=IPAMConfig(pool_configs=[IPAMPool(subnet=subnet)]))
             return
         except (NotFound, EngineError) as exc:
@@ -197,7 +203,11 @@ def make_proxy(api: docker.APIClient, image: str, token: str, workspace: str,
              network: api.create_endpoint_config(aliases=[proxy_image.ALIAS])}),
          host_config=api.create_host_config(
              network_mode=network, cap_drop=["ALL"], security_opt=["no-new-privileges"],
-             pids_limit=256, mem_limit="128m", privileged=False,
+             # One thread per connection in each stage: MaxClients 500 twice, and some room.
+             pids_limit=1100, mem_limit="128m", privileged=False,
+             # A new namespace inherits the host's forwarding; the proxy must never route a packet
+             # the sandbox crafts for an outside address.
+             sysctls={"net.ipv4.ip_forward": "0"},
              log_config={"type": "json-file", "config": {"max-size": "5m", "max-file": "2"}}))
     call(f"Starting the network proxy {proxy}", api.start, proxy)
     call(f"Connecting the network proxy {proxy} to the outside",
@@ -339,7 +349,7 @@ def refused_target(line: str) -> tuple[str, int] | None:
     if match is None:
         return None
     host, port = split_target(match.group("url"))
-    return (host, port) if host else None
+    return (host, port) if _SHOWABLE_HOST.match(host) else None
 
 
 def parse_block(line: str, policy: Policy) -> Block | None:
@@ -348,8 +358,8 @@ def parse_block(line: str, policy: Policy) -> Block | None:
     if match is None:
         return None
     host, port = split_target(match.group("url"))
-    if not host:
-        return None
+    if not _SHOWABLE_HOST.match(host):
+        return None  # not a host name: nothing the proxy could reach, and nothing to print
     decision: Decision = policy.decide(host, port)
     when = line.split(" ", 1)[0] if line[:4].isdigit() else ""
     # Read later, under rules changed since: what refused it then is no longer known.
@@ -438,8 +448,13 @@ def _read_live(api: docker.APIClient, proxy: str) -> dict[str, Any]:
 def _reload(api: docker.APIClient, proxy: str, name: str) -> None:
     """Both stages re-read their filters; returns once both said so, so a request made right after
     a change already meets the new rules."""
+    # Counted in the log since a moment before the signal (not the whole log, which rotates and
+    # which an agent can fill with blocked requests).
+    since = int(time.time()) - 2
+
     def reloads() -> int:
-        raw = call("Reading the network proxy's log", api.logs, proxy, stdout=True, stderr=True)
+        raw = call("Reading the network proxy's log", api.logs, proxy, stdout=True, stderr=True,
+                   since=since)
         return raw.count(b"Re-reading filter file")
 
     before = reloads()

@@ -65,7 +65,9 @@ def create(api: docker.APIClient, workspace: str, config: SandboxConfig, progres
                                          templates.image_user(image), __version__, token),
             host_config=api.create_host_config(
                 mounts=setup.mounts(workspace, config, agent), privileged=False,
-                network_mode=egress.names(token)[1] if token else None),
+                network_mode=egress.names(token)[1] if token else None,
+                # Raw packets are how one would try to route around the proxy.
+                cap_drop=["NET_RAW"] if token else None),
             detach=True,
         )
     except BaseException:

@@ -1,10 +1,11 @@
 """A policy as the egress proxy's two filter lists (tinyproxy, `FilterURLs`, extended regexes).
 
-The proxy chains two tinyproxy processes: the first refuses what a deny rule matches and passes the
-rest on; the second lets through only what an allow rule matches. Two stages, because one tinyproxy
-filter is either an allow list or a deny list, and "allow *.example.com, deny a.example.com" needs
-both. Each stage sees `host:port` for CONNECT (HTTPS and any other TCP) and the absolute URL for
-plain HTTP; every expression is anchored, so `http://allowed.example@evil.example/` matches nothing.
+The proxy chains two tinyproxy processes: the first, facing the sandbox, lets through only what an
+allow rule matches; the second, on loopback, refuses what a deny rule matches (proxy_image says why
+in that order). Two stages, because one tinyproxy filter is either an allow list or a deny list, and
+"allow *.example.com, deny a.example.com" needs both. Each stage sees `host:port` for CONNECT (HTTPS
+and any other TCP) and the absolute URL for plain HTTP; every expression is anchored, so
+`http://allowed.example@evil.example/` matches nothing.
 """
 
 from __future__ import annotations

@@ -33,8 +33,11 @@ USER nobody
 ENTRYPOINT ["/bin/sh", "/etc/berth/run"]
 """
 
-# The deny stage faces the sandbox; the allow stage listens on loopback only, so nothing can skip
-# the deny stage. Long timeouts: an agent's streamed answer may be idle for minutes.
+# The allow stage faces the sandbox: its anchored patterns match only a request in the standard form
+# (`host:port`, `http://host[:port]/...`), so anything odd is refused there. tinyproxy passes what it
+# lets through on in its own standard form, which is all the deny stage, on loopback only, ever
+# sees: a `user@host` or `host:443/x` written to slip past a deny pattern never reaches it as such.
+# Long timeouts: an agent's streamed answer may be idle for minutes.
 _COMMON = """\
 Timeout 3600
 MaxClients 500
@@ -42,20 +45,20 @@ FilterURLs Yes
 FilterType ere
 DisableViaHeader Yes
 """
-DENY_CONF = f"""\
+ALLOW_CONF = f"""\
 Port {PORT}
 Listen 0.0.0.0
 LogLevel Notice
-Filter "{DENY_FILTER}"
-FilterDefaultDeny No
+Filter "{ALLOW_FILTER}"
+FilterDefaultDeny Yes
 Upstream http 127.0.0.1:{PORT + 1}
 {_COMMON}"""
-ALLOW_CONF = f"""\
+DENY_CONF = f"""\
 Port {PORT + 1}
 Listen 127.0.0.1
 LogLevel Notice
-Filter "{ALLOW_FILTER}"
-FilterDefaultDeny Yes
+Filter "{DENY_FILTER}"
+FilterDefaultDeny No
 {_COMMON}"""
 
 # PID 1: both stages, SIGUSR1 (Berth changed the rules) passed on to both, which re-read their

@@ -23,6 +23,8 @@ WEB_PORTS = (80, 443)
 _LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
 _HOST_RE = re.compile(rf"^{_LABEL}(\.{_LABEL})*$")
 _MAX_PATTERNS = 500
+# Hosts as the proxy's expressions can match them: labels of letters, digits and dashes.
+_PROXY_HOST_RE = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)*$")
 
 
 @dataclass(frozen=True, order=True)
@@ -48,10 +50,6 @@ class HostPattern:
 
     def __str__(self) -> str:
         return self.text
-
-
-def normal_host(host: str) -> str:
-    return host.strip().lower().rstrip(".")
 
 
 def parse_pattern(text: object, field_name: str = "allowHosts") -> HostPattern:
@@ -158,7 +156,10 @@ class Policy:
     def decide(self, host: str, port: int) -> Decision:
         if not self.filtered:
             return Decision(True, "open policy")
-        host = normal_host(host)
+        if not _PROXY_HOST_RE.match(host.lower()):
+            # What the proxy's patterns never match (a trailing dot, `_`): refused, whatever rule.
+            return Decision(False, "not a host name the proxy accepts")
+        host = host.lower()
         for pattern in self.denies():
             if pattern.denies(host, port):
                 return Decision(False, f"deny {pattern.text}")
