@@ -256,3 +256,21 @@ def test_the_host_itself_is_out_of_reach(make_workspace, docker_api):
         assert not int(caps, 16) & (1 << 13)
     finally:
         server.shutdown()
+
+
+@pytest.mark.parametrize(("agent", "key", "command", "api"), [
+    ("claude", "ANTHROPIC_API_KEY=sk-ant-berth-test", "claude -p hi", "api.anthropic.com"),
+    ("codex", "OPENAI_API_KEY=sk-berth-test", "codex exec --skip-git-repo-check hi",
+     "api.openai.com"),
+])
+def test_the_real_agents_go_through_the_proxy(make_workspace, agent, key, command, api):
+    """The agents' own binaries find the proxy by its variables: with their API denied, their first
+    call to it is refused by the proxy and is in the log (nothing here reaches the real API)."""
+    workspace = make_workspace(agent)
+    out = berth("run", "-d", "-t", REAL, "-e", key, "--deny-host", api, agent, cwd=workspace)
+    assert out.returncode == 0, out.stderr
+    sh(workspace, f"timeout 20 {command} < /dev/null > /dev/null 2>&1; true")
+    log = berth("policy", "log", "--json", cwd=workspace)
+    blocked = [json.loads(line) for line in log.stdout.splitlines()]
+    assert {"host": api, "port": 443, "rule": f"deny {api}"} in [
+        {k: b[k] for k in ("host", "port", "rule")} for b in blocked], blocked
