@@ -349,17 +349,17 @@ def refused_target(line: str) -> tuple[str, int] | None:
     if match is None:
         return None
     host, port = split_target(match.group("url"))
+    # Not a host name: nothing the proxy could reach, and nothing to print (the agent writes the
+    # request line, terminal escapes included).
     return (host, port) if _SHOWABLE_HOST.match(host) else None
 
 
 def parse_block(line: str, policy: Policy) -> Block | None:
     """A refused request from one proxy log line (`<engine timestamp> <tinyproxy line>`)."""
-    match = _REFUSED.search(line)
-    if match is None:
+    target = refused_target(line)
+    if target is None:
         return None
-    host, port = split_target(match.group("url"))
-    if not _SHOWABLE_HOST.match(host):
-        return None  # not a host name: nothing the proxy could reach, and nothing to print
+    host, port = target
     decision: Decision = policy.decide(host, port)
     when = line.split(" ", 1)[0] if line[:4].isdigit() else ""
     # Read later, under rules changed since: what refused it then is no longer known.
