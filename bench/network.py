@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import statistics
+import time
 from typing import Any
 
 from harness import Bench
@@ -51,6 +52,7 @@ async def through_the_proxy(b: Bench) -> None:
                        f"u.urlopen(\"http://127.0.0.1:{PORT}/small\")' && exit 0; sleep 0.1; done;"
                        " exit 1")
     b.say(f"download server at {address}:{PORT}; making an open and a balanced sandbox")
+    loop = asyncio.get_running_loop()
     sandboxes = {}
     for policy in ("open", "balanced"):
         ws = b.folder(f"net-{policy}")
@@ -59,6 +61,9 @@ async def through_the_proxy(b: Bench) -> None:
         sandboxes[policy] = result
     await s.request("sandbox/changePolicy", {"workspace": sandboxes["balanced"]["workspace"],
                                              "allow": [f"{address}:{PORT}"]})
+    # The server makes its next spare network and proxy after a filtered create: timed alongside,
+    # that would measure the engine's work, not the relay's.
+    await loop.run_in_executor(None, _spare_ready, api)
     direct = "curl --noproxy '*' -sS -o /dev/null"
     proxied = "curl -sS -o /dev/null"
     ids = {p: r["id"] for p, r in sandboxes.items()}
@@ -69,13 +74,12 @@ async def through_the_proxy(b: Bench) -> None:
                     user="agent")
         return float(out) / (1024 * 1024)  # MiB/s
 
-    def latencies(policy: str, n: int) -> list[float]:
-        curl = direct if policy == "open" else proxied
+    def latencies(policy: str, n: int, tunnel: bool = False) -> list[float]:
+        curl = direct if policy == "open" else proxied + (" -p" if tunnel else "")
         out = _exec(api, ids[policy], f"for i in $(seq {n}); do {curl} -w '%{{time_total}}\\n' "
                                       f"http://{address}:{PORT}/small; done", user="agent")
         return [float(x) * 1000 for x in out.split()]
 
-    loop = asyncio.get_running_loop()
     b.say("download of a 1 GiB file: through the proxy vs direct, alternating")
     via, plain = [], []
     for _ in range(b.reps(5, 2)):
@@ -93,6 +97,13 @@ async def through_the_proxy(b: Bench) -> None:
     b.rows.append(Row("request through the proxy", via_ms, "direct, open sandbox", plain_ms,
                       "median + <= 5 ms", added <= 5.0,
                       note=f"median added {added:.2f} ms per request"))
+    # Through a CONNECT tunnel, as every HTTPS request goes: the client keeps its side open, so a
+    # relay that holds back small segments would show here (a TLS handshake pays it per hop).
+    tunnel_ms = await loop.run_in_executor(None, latencies, "balanced", n, True)
+    added = statistics.median(tunnel_ms) - statistics.median(plain_ms)
+    b.rows.append(Row("request through a tunnel (CONNECT)", tunnel_ms, "direct, open sandbox",
+                      plain_ms, "median + <= 5 ms", added <= 5.0,
+                      note=f"median added {added:.2f} ms per request"))
 
     proxy = b.docker.proxy_of(ids["balanced"])
     working = b.docker.memory_mib(proxy)
@@ -100,6 +111,16 @@ async def through_the_proxy(b: Bench) -> None:
                       f"{PROXY_MEMORY_LIMIT_MIB} MiB", passed=median_at_most([working],
                                                                              PROXY_MEMORY_LIMIT_MIB),
                       unit="MiB", note="the proxy container's cgroup usage less its page cache"))
+
+
+def _spare_ready(api: Any, timeout: float = 60.0) -> None:
+    from berth.engine import egress
+
+    deadline = time.monotonic() + timeout
+    while egress.find_spare(api) is None:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the server made no spare network proxy")
+        time.sleep(0.1)
 
 
 async def network(b: Bench) -> None:

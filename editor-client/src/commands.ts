@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 
 import { actionsFor, sandboxActions } from './actions';
 import { agentChosenMessage, agentPickItems, currentAgent } from './agents';
+import { UserChoices } from './consent';
 import { chooseFolder, folderForWorkspace } from './folders';
 import { ReadOnlyDocuments } from './documents';
 import { NetworkRules } from './networkRules';
@@ -38,6 +39,7 @@ export class Commands implements vscode.Disposable {
     private readonly sandboxes: SandboxesView,
     private readonly documents: ReadOnlyDocuments,
     private readonly network: NetworkRules,
+    private readonly choices: UserChoices,
   ) {
     this.api = server.api;
     for (const [id, command] of Object.entries(this.table())) {
@@ -229,6 +231,9 @@ export class Commands implements vscode.Disposable {
     });
     if (!picked) return;
     try {
+      // Remembered first: the server may ask for the folder's settings as soon as the file changes,
+      // and this value is the user's own pick, not something the workspace's files ask for.
+      await this.choices.remember(folder.ws.uri, 'agent', picked.name);
       await config.update('agent', picked.name, vscode.ConfigurationTarget.WorkspaceFolder);
     } catch (err) {
       void vscode.window.showErrorMessage(

@@ -1,6 +1,8 @@
 // Asks the user about values a workspace's own settings ask for (trust.ts), in a modal that shows
 // each exact value, and remembers the answer per workspace and per value in the workspace state
-// (outside the workspace folder, where the agent cannot forge it).
+// (outside the workspace folder, where the agent cannot forge it). The values the user picks in
+// Berth's own UI for a folder are remembered there too (UserChoices), so the setting Berth writes
+// into the folder's file for them is not asked about again.
 
 import * as vscode from 'vscode';
 
@@ -34,5 +36,20 @@ export class WorkspaceConsent {
     if (choice !== 'Allow') return undefined;
     await this.memory.update(key, [...new Set([...allowed, ...items.map((i) => i.id)])]);
     return items.map((i) => i.id);
+  }
+}
+
+const CHOSEN = 'berth.chosen.';
+
+/** What the user picked in Berth's own UI for a folder (Choose Agent), by folder path and setting. */
+export class UserChoices {
+  constructor(private readonly memory: vscode.Memento) {}
+
+  of(folder: vscode.Uri): Readonly<Record<string, unknown>> {
+    return this.memory.get<Record<string, unknown>>(CHOSEN + folder.fsPath) ?? {};
+  }
+
+  async remember(folder: vscode.Uri, key: string, value: unknown): Promise<void> {
+    await this.memory.update(CHOSEN + folder.fsPath, { ...this.of(folder), [key]: value });
   }
 }

@@ -9,7 +9,7 @@ import { RecreateOffers } from './drift';
 import { NetworkRules } from './networkRules';
 import { SandboxesView } from './sandboxesView';
 import { BerthServer } from './server';
-import { WorkspaceConsent } from './consent';
+import { UserChoices, WorkspaceConsent } from './consent';
 import { SandboxStatusBar } from './statusBar';
 import { SandboxStatuses } from './statuses';
 import { WorkspaceFolders } from './workspaceFolders';
@@ -20,16 +20,18 @@ export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
   const folders = new WorkspaceFolders();
   const statuses = new SandboxStatuses();
   const consent = new WorkspaceConsent(ctx.workspaceState, folders);
+  const choices = new UserChoices(ctx.workspaceState);
   const berth = new BerthServer(ctx.extensionPath, statuses, {
     pythonScope: () => folders.all[0]?.ws.uri,
     consent: (workspace, items) => consent.ask(workspace, items),
+    chosen: (scope) => choices.of(scope),
   });
   server = berth;
   const statusBar = new SandboxStatusBar(folders, statuses, berth);
   const sandboxes = new SandboxesView(berth, statuses);
   const documents = new ReadOnlyDocuments();
   const network = new NetworkRules(berth, folders, statuses, documents);
-  const commands = new Commands(berth, folders, statuses, statusBar, sandboxes, documents, network);
+  const commands = new Commands(berth, folders, statuses, statusBar, sandboxes, documents, network, choices);
   const drift = new RecreateOffers(folders, (uri) => vscode.commands.executeCommand('berth.recreateSandbox', uri));
 
   ctx.subscriptions.push(

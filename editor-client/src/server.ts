@@ -38,6 +38,8 @@ export interface ServerHooks {
   pythonScope(): vscode.Uri | undefined;
   /** Asks the user about values a workspace's own settings ask for; the ids allowed, if any. */
   consent(workspace: string, items: ConsentItem[]): Promise<string[] | undefined>;
+  /** What the user picked for a folder in Berth's own UI, which then counts as their setting. */
+  chosen(scope: vscode.Uri): Readonly<Record<string, unknown>>;
 }
 
 export class BerthServer implements vscode.Disposable {
@@ -113,7 +115,10 @@ export class BerthServer implements vscode.Disposable {
           // own answer merges the user's settings with the workspace's, which the server must not trust.
           configuration: async (params, token, next) => {
             if (!params.items.every((i) => i.section === SECTION)) return next(params, token);
-            return params.items.map((i) => sandboxSettings(i.scopeUri ? vscode.Uri.parse(i.scopeUri) : undefined));
+            return params.items.map((i) => {
+              const scope = i.scopeUri ? vscode.Uri.parse(i.scopeUri) : undefined;
+              return sandboxSettings(scope, scope ? this.hooks.chosen(scope) : {});
+            });
           },
         },
       },

@@ -8,10 +8,14 @@ import { Inspection, splitLayers } from './trust';
 
 export const SECTION = 'berth';
 
-/** The sandbox settings of a scope, with the values set by files inside the workspace apart. */
-export function sandboxSettings(scope: vscode.Uri | undefined): Record<string, unknown> {
+/** The sandbox settings of a scope, with the values set by files inside the workspace apart;
+ * `chosen`: what the user picked for that folder in Berth's own UI (consent.ts, UserChoices). */
+export function sandboxSettings(
+  scope: vscode.Uri | undefined,
+  chosen: Readonly<Record<string, unknown>> = {},
+): Record<string, unknown> {
   const c = vscode.workspace.getConfiguration(SECTION, scope);
-  return splitLayers((key) => c.inspect(key) as Inspection | undefined, workspaceFileTrusted());
+  return splitLayers((key) => c.inspect(key) as Inspection | undefined, workspaceFileTrusted(), chosen);
 }
 
 /** A `.code-workspace` file outside every folder is out of the sandboxes' reach; one inside is not. */

@@ -35,10 +35,13 @@ function isObject(v: unknown): v is Record<string, unknown> {
  * The `berth` section as the server is sent it: the user's own values at the top level (unset ones
  * null, so the server applies its defaults), and under `workspaceValues` what the workspace's files
  * set. `workspaceFileTrusted`: the workspace's `.code-workspace` file lies outside every folder.
+ * `chosen`: values the user picked in Berth's own UI and Berth wrote into the folder's settings
+ * (Choose Agent); while the file still holds exactly that value, it is the user's.
  */
 export function splitLayers(
   inspect: (key: string) => Inspection | undefined,
   workspaceFileTrusted: boolean,
+  chosen: Readonly<Record<string, unknown>> = {},
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const theirs: Record<string, unknown> = {};
@@ -48,6 +51,10 @@ export function splitLayers(
     let ws = i.workspaceFolderValue !== undefined ? i.workspaceFolderValue : workspaceFileTrusted ? undefined : i.workspaceValue;
     // VS Code merges object settings across scopes (berth.env as {NAME: value}): so does Berth.
     if (isObject(mine) && isObject(ws)) ws = { ...mine, ...ws };
+    if (ws !== undefined && key in chosen && JSON.stringify(chosen[key]) === JSON.stringify(ws)) {
+      out[key] = ws;
+      continue;
+    }
     out[key] = mine ?? null;
     if (ws !== undefined && ws !== null) theirs[key] = ws;
   }

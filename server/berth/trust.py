@@ -85,6 +85,12 @@ def consent_items(workspace: str, effective: ConfigRequest, trusted: ConfigReque
             note = _scalar_note(field, eff[field])
             if note is not None:
                 add(field, eff[field], json.dumps(eff[field]), note)
+    agent = eff.get("agent")
+    if agent is not None and ws.get("agent") == agent and agent != (mine.get("agent")
+                                                                  or _user_default("agent")):
+        # Another agent brings its own login (its credentials volume), its own image unless a
+        # template is set, and its own API hosts through the network policy.
+        add("agent", agent, agent, _agent_note(agent))
     policy = eff.get("networkPolicy")
     if policy is not None and ws.get("networkPolicy") == policy:
         own = mine.get("networkPolicy") or _user_default_policy()
@@ -123,10 +129,27 @@ _POLICY_NOTES = {
 
 
 def _user_default_policy() -> str:
+    value = _user_default("networkPolicy")
+    return value if value in _OPENNESS else SandboxConfig().network_policy
+
+
+def _user_default(field: str) -> Any:
+    """The user's own default for a field: their config file's [defaults], else Berth's."""
     from berth import user_config
 
-    value = user_config.load().defaults.get("networkPolicy")
-    return value if value in _OPENNESS else SandboxConfig().network_policy
+    value = user_config.load().defaults.get(field)
+    return value if value is not None else SandboxConfig().to_json().get(field)
+
+
+def _agent_note(name: str) -> str:
+    from berth.agents import get_agent
+    from berth.errors import BerthError
+
+    try:
+        title = get_agent(name).title
+    except BerthError:  # the effective settings' parse reports a bad name
+        return "another agent"
+    return f"runs {title}: with your login for it, its image and the hosts its API needs"
 
 
 def _scalar_note(field: str, value: Any) -> str | None:

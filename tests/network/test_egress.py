@@ -17,7 +17,7 @@ import uuid
 import docker
 import pytest
 from support.cli import berth, fetch, sh
-from support.containers import egress_of, sandboxes_of
+from support.containers import egress_of, egress_tokens, sandboxes_of
 from support.images import REAL
 
 DEBIAN = "https://deb.debian.org/debian/"
@@ -131,12 +131,13 @@ def test_rules_survive_stop_and_start_and_go_with_the_sandbox(make_workspace, do
     assert berth("stop", cwd=workspace).returncode == 0
     proxies, networks = egress_of(docker_api, workspace)
     assert [p["State"] for p in proxies] == ["exited"] and len(networks) == 1
+    tokens = egress_tokens(docker_api, workspace)
     assert created(workspace) == sandbox  # started again, not recreated
     assert policy(workspace)["liveAllow"] == ["deb.debian.org"]
     assert fetch(workspace, DEBIAN) == "200"
     assert berth("rm", "-w", workspace, cwd=workspace).returncode == 0
     assert sandboxes_of(docker_api, workspace) == []
-    assert egress_of(docker_api, workspace) == ([], [])
+    assert egress_of(docker_api, workspace, tokens) == ([], [])
 
 
 def test_bad_policy_input_is_refused_and_leaves_nothing(make_workspace, docker_api):
@@ -162,6 +163,9 @@ def test_bad_policy_input_is_refused_and_leaves_nothing(make_workspace, docker_a
 
 def test_sandboxes_past_the_engines_address_pools_still_get_a_network(make_workspace, docker_api):
     """The engine's default pools hold about 30 networks; each filtered sandbox needs one."""
+    from berth.engine import egress
+
+    egress.remove_spares(docker_api)  # a spare's network was made while the pools had room
     fillers = []
     try:
         for _ in range(64):  # take whatever the engine's pools have left
@@ -192,11 +196,14 @@ def test_a_sandbox_removed_outside_berth_leaves_no_proxy_behind(make_workspace, 
 
     gone = make_workspace("gone")
     sandbox = created(gone, "--network-policy", "locked")
+    tokens = egress_tokens(docker_api, gone)
     docker_api.remove_container(sandbox, force=True)  # `docker rm -f`, not Berth
-    assert len(egress_of(docker_api, gone)[0]) == 1
+    assert len(egress_of(docker_api, gone, tokens)[0]) == 1
     monkeypatch.setattr(egress, "ORPHAN_AGE", 0.0)
+    # The collector runs before a create that makes a network (here: no spare to take).
+    egress.remove_spares(docker_api)
     run(Engine(), make_workspace("next"), template=REAL, networkPolicy="locked")
-    assert egress_of(docker_api, gone) == ([], [])
+    assert egress_of(docker_api, gone, tokens) == ([], [])
 
 
 RAW_REQUEST = """
@@ -208,8 +215,9 @@ print(s.recv(200).split(b"\\r\\n")[0].decode())
 
 
 def test_odd_request_forms_do_not_slip_past_a_deny_rule(make_workspace):
-    """tinyproxy rewrites a request before passing it on; whatever form reaches the proxy, a denied
-    host under an allowed wildcard stays denied."""
+    """Whatever form of request reaches the proxy (a user part, a path after the port, a leading
+    zero, upper case, an empty or signed port, another scheme, origin form), a denied host under an
+    allowed wildcard stays denied: the relay reads only the standard forms."""
     workspace = make_workspace("forms")
     created(workspace, "--network-policy", "locked", "--allow-host", "*.debian.org",
             "--deny-host", "security.debian.org")
@@ -274,3 +282,119 @@ def test_the_real_agents_go_through_the_proxy(make_workspace, agent, key, comman
     blocked = [json.loads(line) for line in log.stdout.splitlines()]
     assert {"host": api, "port": 443, "rule": f"deny {api}"} in [
         {k: b[k] for k in ("host", "port", "rule")} for b in blocked], blocked
+
+
+def _eventually(what: str, probe, timeout: float = 90.0):
+    """What `probe` returns once it is truthy: a spare is made in the background after a create."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not (found := probe()):
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} did not happen within {timeout:.0f} s")
+        time.sleep(0.1)
+    return found
+
+
+def test_a_spare_network_and_proxy_serve_the_next_sandbox_with_its_own_rules(make_workspace,
+                                                                              docker_api):
+    """A long-lived Berth keeps one spare network and proxy (allowing nothing) ready; the next
+    filtered sandbox takes them with its own rules, and removing it removes them."""
+    from berth.engine import Engine, egress
+    from support.engine import run
+
+    engine = Engine(keep_spare=True)
+    egress.remove_spares(docker_api)
+    first = make_workspace("spare-1")
+    run(engine, first, template=REAL, networkPolicy="locked", allowHosts=["deb.debian.org"])
+    spare = _eventually("a spare", lambda: egress.find_spare(docker_api))
+    second = make_workspace("spare-2")
+    run(engine, second, template=REAL, networkPolicy="locked")
+    assert egress_tokens(docker_api, second) == {spare.token}
+    assert docker_api.inspect_container(spare.id)["Name"] == f"/berth-proxy-{spare.token}"
+    assert "403" in fetch(second, DEBIAN)  # the first sandbox's allow rule is not the second's
+    assert fetch(first, DEBIAN) == "200"
+    assert berth("policy", "allow", "deb.debian.org", cwd=second).returncode == 0
+    assert fetch(second, DEBIAN) == "200"
+    newer = _eventually("the next spare", lambda: (s := egress.find_spare(docker_api))
+                        and s.token != spare.token and s)
+    assert berth("rm", "-w", second, cwd=second).returncode == 0
+    assert egress_of(docker_api, second, {spare.token}) == ([], [])
+    # Remove all leaves nothing of Berth's running: the spare goes too.
+    engine.remove(everything=True)
+    assert egress.find_spare(docker_api) is None
+    assert egress_of(docker_api, "", {newer.token}) == ([], [])
+
+
+def test_a_spare_another_berth_takes_first_is_left_to_it(make_workspace, docker_api, monkeypatch):
+    from berth.engine import Engine, egress
+    from support.engine import run
+
+    egress.remove_spares(docker_api)
+    egress.make_spare(docker_api, egress.ensure_image(docker_api, lambda *_: None))
+    spare = egress.find_spare(docker_api)
+    assert spare is not None
+    # Another Berth claims it between this one's look and its claim.
+    docker_api.rename(spare.id, f"berth-proxy-{spare.token}")
+    monkeypatch.setattr(egress, "find_spare", lambda api: spare)
+    try:
+        workspace = make_workspace("spare-race")
+        run(Engine(), workspace, template=REAL, networkPolicy="locked")
+        [token] = egress_tokens(docker_api, workspace)
+        assert token != spare.token
+        assert len(sandboxes_of(docker_api, workspace)) == 1
+        assert docker_api.inspect_container(spare.id)["State"]["Running"]  # the other's, untouched
+        assert sh(workspace, "true").returncode == 0
+    finally:
+        egress.teardown(docker_api, spare.token)
+
+
+def test_a_proxy_of_another_berth_is_replaced_on_start_with_its_rules(make_workspace, docker_api):
+    """A sandbox made by another Berth version runs, after its next start, behind this Berth's
+    relay, with the rules it had."""
+    from berth.engine import egress
+    from berth.network.rules import Policy, parse_patterns
+
+    workspace = make_workspace("upgrade")
+    created(workspace, "--network-policy", "locked")
+    [token] = egress_tokens(docker_api, workspace)
+    [old] = egress_of(docker_api, workspace)[0]
+    current = old["Image"]
+    # What an older Berth left: a proxy from another image, with a rule added live.
+    docker_api.tag(current, "berth-egress-proxy", "test-older")
+    try:
+        assert berth("stop", cwd=workspace).returncode == 0
+        docker_api.remove_container(old["Id"], force=True)
+        kept = Policy("locked", "claude", live_allow=parse_patterns(["deb.debian.org"], "allow"))
+        egress.make_proxy(docker_api, "berth-egress-proxy:test-older", token, workspace, kept)
+        assert egress_of(docker_api, workspace)[0][0]["Image"] == "berth-egress-proxy:test-older"
+        created(workspace)
+        [proxy] = egress_of(docker_api, workspace)[0]
+        assert proxy["Image"] == current and proxy["State"] == "running"
+        assert policy(workspace)["liveAllow"] == ["deb.debian.org"]
+        assert fetch(workspace, DEBIAN) == "200"
+    finally:
+        docker_api.remove_image("berth-egress-proxy:test-older")
+
+
+def test_a_claimed_network_is_its_sandboxs_alone(make_workspace, docker_api):
+    """A Berth that died between creating a sandbox on the spare's network and claiming the spare
+    left that sandbox there: whoever claims the spare removes it."""
+    from berth.engine import Engine, egress
+    from support.engine import run
+
+    egress.remove_spares(docker_api)
+    egress.make_spare(docker_api, egress.ensure_image(docker_api, lambda *_: None))
+    spare = egress.find_spare(docker_api)
+    assert spare is not None
+    left = make_workspace("spare-left")
+    stale = docker_api.create_container(
+        REAL, ["sleep", "600"], detach=True,
+        labels={"dev.berth.sandbox": "true", "dev.berth.workspace": left,
+                "dev.berth.egress": spare.token},
+        host_config=docker_api.create_host_config(network_mode=egress.names(spare.token)[1]))["Id"]
+    workspace = make_workspace("spare-claimer")
+    run(Engine(), workspace, template=REAL, networkPolicy="locked")
+    assert egress_tokens(docker_api, workspace) == {spare.token}
+    with pytest.raises(docker.errors.NotFound):
+        docker_api.inspect_container(stale)

@@ -16,10 +16,22 @@ def sandboxes_of(api: docker.APIClient, workspace: str) -> list[dict]:
             if c["Labels"].get("dev.berth.workspace") == workspace]
 
 
-def egress_of(api: docker.APIClient, workspace: str) -> tuple[list[dict], list[dict]]:
-    """The network proxies and networks Berth made for `workspace`'s sandboxes."""
+def egress_tokens(api: docker.APIClient, workspace: str) -> set[str]:
+    """The egress tokens of `workspace`'s sandboxes: what names their proxies and networks."""
+    return {c["Labels"]["dev.berth.egress"] for c in sandboxes_of(api, workspace)
+            if c["Labels"].get("dev.berth.egress")}
+
+
+def egress_of(api: docker.APIClient, workspace: str,
+              tokens: set[str] | None = None) -> tuple[list[dict], list[dict]]:
+    """The network proxies and networks of `workspace`'s sandboxes: those carrying its label (made
+    for it) or one of `tokens` (default: its sandboxes' tokens now; a spare taken by a sandbox
+    carries no workspace)."""
+    tokens = egress_tokens(api, workspace) if tokens is None else tokens
+
     def mine(items: list[dict]) -> list[dict]:
-        return [i for i in items if (i.get("Labels") or {}).get("dev.berth.workspace") == workspace]
+        return [i for i in items if (i.get("Labels") or {}).get("dev.berth.workspace") == workspace
+                or (i.get("Labels") or {}).get("dev.berth.egress") in tokens]
 
     return (mine(api.containers(all=True, filters={"label": [EGRESS_MARKER]})),
             mine(api.networks(filters={"label": [EGRESS_MARKER]})))

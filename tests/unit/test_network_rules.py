@@ -1,18 +1,20 @@
-"""Egress rules without an engine: parsing host patterns, what a policy decides, and the proxy's filter
-lists agreeing with that decision for every request form (the proxy's own behaviour on those lists is
-tested against the real engine in tests/network)."""
+"""Egress rules without an engine: parsing host patterns, what a policy decides, what the proxy's relay
+reads of a request and of its rules file (the relay itself is tested against the real engine in
+tests/network, and over loopback in test_relay.py)."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
 
 import pytest
 from berth.config import parse_request
-from berth.engine.egress import parse_block, split_target
+from berth.engine.egress import parse_block
 from berth.errors import BadInput
 from berth.network import presets
-from berth.network.filters import allow_filter, deny_filter
-from berth.network.rules import Policy, parse_pattern, parse_patterns
+from berth.network.relay import Refused, Rules, parse_head
+from berth.network.rules import Decision, Policy, parse_pattern, parse_patterns
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -106,7 +108,7 @@ def test_every_built_in_preset_host_is_a_valid_pattern():
         assert set(hosts) <= set(presets.hosts("locked", agent))
 
 
-# -- the proxy's lists agree with the decision -----------------------------------------------------
+# -- the proxy's relay: what it reads of a request, and its rules file ----------------------------
 
 _labels = st.sampled_from(["a", "b", "api", "x-y", "9"])
 _hosts = st.lists(_labels, min_size=1, max_size=3).map(lambda ls: ".".join([*ls, "test"]))
@@ -114,47 +116,109 @@ _patterns = st.builds(lambda wild, host, port: ("*." if wild else "") + host + (
     f":{port}" if port else ""), st.booleans(), _hosts, st.sampled_from([None, 80, 443, 5432]))
 
 
-def _passes(policy: Policy, url: str) -> bool:
-    """What the proxy's two stages do with a request for `url` (case-insensitive, as tinyproxy)."""
-    def matches(lines: str) -> bool:
-        return any(re.search(line, url, re.IGNORECASE) for line in lines.splitlines())
-    return not matches(deny_filter(policy)) and matches(allow_filter(policy))
-
-
 @settings(max_examples=300, deadline=None)
-@given(allow=st.lists(_patterns, max_size=4), deny=st.lists(_patterns, max_size=3),
-       host=_hosts, port=st.sampled_from([80, 443, 5432, 22]), upper=st.booleans())
-def test_filters_let_through_exactly_what_the_policy_allows(allow, deny, host, port, upper):
+@given(preset=st.lists(_patterns, max_size=3), allow=st.lists(_patterns, max_size=4),
+       deny=st.lists(_patterns, max_size=3), live=st.lists(_patterns, max_size=2),
+       host=_hosts, port=st.sampled_from([80, 443, 5432, 22]))
+def test_the_rules_file_decides_what_the_server_shows(preset, allow, deny, live, host, port):
+    # The proxy decides with the Policy read back from the JSON Berth writes into it.
     policy = Policy("locked", "shell", allow=parse_patterns(allow, "allowHosts"),
-                    deny=parse_patterns(deny, "denyHosts"))
-    want = policy.decide(host, port).allowed
-    shown = host.upper() if upper else host
-    assert _passes(policy, f"{shown}:{port}") == want  # CONNECT
-    assert _passes(policy, f"http://{shown}:{port}/path?q=1") == want  # plain HTTP
-    if port == 80:
-        assert _passes(policy, f"http://{shown}/") == want
+                    deny=parse_patterns(deny, "denyHosts"),
+                    live_deny=parse_patterns(live, "deny"),
+                    preset_hosts=parse_patterns(preset, "preset"))
+    relayed = Policy.from_json(json.loads(json.dumps(policy.to_json())))
+    assert relayed.decide(host, port) == policy.decide(host, port)
+    assert relayed.decide(host.upper(), port) == policy.decide(host, port)
 
 
-@pytest.mark.parametrize("url", [
-    "http://ok.test@evil.test/", "http://evil.test/?ok.test", "evil.test:443#ok.test:443",
-    "ok.test.evil.test:443", "http://ok.test.evil.test/", "xok.test:443",
+@pytest.mark.parametrize(("head", "host", "port", "forward"), [
+    (b"CONNECT Api.Example.test:443 HTTP/1.1\r\nHost: api.example.test:443", "api.example.test",
+     443, b""),
+    (b"GET http://h.test/a/b?q=1 HTTP/1.1\r\nHost: h.test\r\nProxy-Connection: keep-alive\r\n"
+     b"Proxy-Authorization: Basic eA==\r\nAccept: */*", "h.test", 80,
+     b"GET /a/b?q=1 HTTP/1.1\r\nHost: h.test\r\nAccept: */*\r\nConnection: close\r\n\r\n"),
+    # The Host a shared front end routes by is the one the policy decided on, not the client's;
+    # headers the client's Connection names are its hop's own.
+    (b"POST http://10.0.0.5:8080?x HTTP/1.0\r\nHost: evil.test\r\nConnection: keep-alive, X-Hop"
+     b"\r\nX-Hop: 1\r\nX-End: 2", "10.0.0.5", 8080,
+     b"POST /?x HTTP/1.0\r\nHost: 10.0.0.5:8080\r\nX-End: 2\r\nConnection: close\r\n\r\n"),
 ])
-def test_filters_are_anchored(url):
-    policy = Policy("locked", "shell", allow=parse_patterns(["ok.test"], "allowHosts"))
-    assert not _passes(policy, url)
+def test_the_relay_reads_the_standard_request_forms(head, host, port, forward):
+    request = parse_head(head)
+    assert (request.host, request.port, request.forward) == (host, port, forward)
+
+
+@pytest.mark.parametrize("head", [
+    b"GET http://ok.test@evil.test/ HTTP/1.1",  # a user part: which host is meant is unclear
+    b"GET http://ok.test/#frag HTTP/1.1",
+    b"GET /path HTTP/1.1\r\nHost: ok.test",  # origin form: not a proxy request
+    b"GET https://ok.test/ HTTP/1.1",
+    b"CONNECT ok.test HTTP/1.1", b"CONNECT ok.test:99999 HTTP/1.1", b"CONNECT [::1]:443 HTTP/1.1",
+    b"GET http://ok.test:x/ HTTP/1.1", b"GET http://ok.test/ SPDY/3", b"GET  http://ok.test/ HTTP/1.1",
+    b"CONNECT ok.test:" + b"4" * 5000 + b" HTTP/1.1", b"CONNECT ok.test\n:443 HTTP/1.1",
+    b"CONNECT " + b"a" * 300 + b".test:443 HTTP/1.1",
+    "GET http://\u00e9.test/ HTTP/1.1".encode(),
+])
+def test_the_relay_refuses_every_other_form(head):
+    with pytest.raises(Refused) as refused:
+        parse_head(head)
+    assert refused.value.status.startswith("400")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.binary(max_size=300))
+def test_the_relay_answers_any_bytes_with_a_request_or_a_refusal(head):
+    try:
+        request = parse_head(head)
+    except Refused:
+        return
+    assert request.host and 1 <= request.port <= 65535 and "@" not in request.host
+
+
+def test_the_rules_file_is_taken_once_complete(tmp_path):
+    path = str(tmp_path / "rules.json")
+    locked = Policy("locked", "shell", allow=parse_patterns(["a.test"], "allowHosts"))
+    rules = Rules(path, initial=json.dumps(locked.to_json()))
+    assert rules.current().decide("a.test", 443).allowed
+    with open(path) as kept:  # where Berth reads and writes them from now on
+        assert json.load(kept)["allow"] == ["a.test"]
+    # Berth's write replaces the file; one caught half-written leaves the rules before it.
+    (tmp_path / "half").write_text(json.dumps(locked.with_denied([parse_pattern("a.test")])
+                                              .to_json())[:40])
+    os.replace(tmp_path / "half", path)
+    assert rules.current().decide("a.test", 443).allowed
+    (tmp_path / "whole").write_text(json.dumps(locked.with_denied([parse_pattern("a.test")])
+                                               .to_json()))
+    os.replace(tmp_path / "whole", path)
+    assert rules.current().decide("a.test", 443) == Decision(False, "deny a.test")
+    # Rewritten on the same inode, to the same size and time (the engine's archive times are whole
+    # seconds): still seen, by the change time only the kernel sets.
+    when = os.stat(path).st_mtime_ns
+    b = json.dumps(Policy("locked", "shell", allow=parse_patterns(["b.test"], "allowHosts")).to_json())
+    a = json.dumps(locked.to_json())
+    assert len(a) == len(b)
+    for text, b_allowed in ((b, True), (a, False)):
+        with open(path, "r+") as f:
+            f.write(text)
+            f.truncate()
+        os.utime(path, ns=(when, when))
+        assert rules.current().decide("b.test", 443).allowed is b_allowed
+    # Created with rules it cannot read: nothing at all is allowed.
+    assert not Rules(str(tmp_path / "none.json"), initial="{").current().decide("a.test", 443).allowed
 
 
 def test_a_refused_request_in_the_proxy_log_names_host_port_and_rule():
-    policy = Policy("locked", "shell", deny=parse_patterns(["*.bad.test"], "denyHosts"))
-    line = ('2026-11-27T10:00:00.5Z NOTICE    Nov 27 10:00:00.500 [7]: Proxying refused on '
-            'filtered url "x.bad.test:443"')
-    block = parse_block(line, policy)
+    line = ('2026-11-27T10:00:00.5Z {"blocked": {"host": "x.bad.test", "port": 443, '
+            '"rule": "deny *.bad.test"}}')
+    block = parse_block(line)
     assert block is not None
     assert block.to_json() == {"time": "2026-11-27T10:00:00.5Z", "host": "x.bad.test",
                                "port": 443, "rule": "deny *.bad.test"}
-    assert parse_block("2026-11-27T10:00:00Z NOTICE Reloading config file", policy) is None
-    assert split_target("http://user@Host.test:8080/x") == ("host.test", 8080)
-    assert split_target("http://host.test/x") == ("host.test", 80)
+    assert parse_block('2026-11-27T10:00:00Z {"rules": "balanced"}') is None
+    # The agent chose the host it asked for: one that is not a plain host name is not shown.
+    assert parse_block('2026-11-27T10:00:00Z {"blocked": {"host": "a\\u001b[2J", "port": 443, '
+                       '"rule": "r"}}') is None
+    assert parse_block('2026-11-27T10:00:00Z {"blocked": "x"}') is None
 
 
 def test_block_notifications_are_rate_limited_per_host_port_and_rule_and_per_minute():

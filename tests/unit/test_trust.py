@@ -169,3 +169,20 @@ def test_a_workspace_may_narrow_the_network_but_not_widen_it(tmp_path, monkeypat
     balanced = theirs(networkPolicy="balanced")
     [item] = consent_items(WS, balanced.request, ConfigRequest(), balanced)
     assert (item.field, item.value) == ("networkPolicy", "balanced")
+
+
+def test_another_agent_is_asked_its_own_default_is_not(tmp_path, monkeypatch):
+    # Another agent brings the user's login for it (its credentials volume) and its API hosts.
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    codex = theirs(agent="codex")
+    [item] = consent_items(WS, codex.request, ConfigRequest(), codex)
+    assert (item.field, item.value) == ("agent", "codex")
+    assert "OpenAI Codex CLI" in item.note and "login" in item.note
+    assert consent_items(WS, codex.request, req(agent="codex"), codex) == []
+    claude = theirs(agent="claude")  # Berth's default, when the user's config names none
+    assert consent_items(WS, claude.request, ConfigRequest(), claude) == []
+    (tmp_path / "berth").mkdir()
+    (tmp_path / "berth" / "config.toml").write_text('[defaults]\nagent = "codex"\n')
+    assert consent_items(WS, codex.request, ConfigRequest(), codex) == []
+    [item] = consent_items(WS, claude.request, ConfigRequest(), claude)
+    assert (item.field, item.value) == ("agent", "claude")

@@ -347,22 +347,37 @@ export async function berth(...args) {
   return stdout;
 }
 
-/** Removes the containers and networks this test made (by workspace path) — nothing else. */
+/** Removes the containers and networks this test made (by workspace path), and the spare network
+ * proxy its server left ready — nothing else. */
 export async function cleanup(workspaces) {
+  const marker = ['--filter', 'label=dev.berth.egress-proxy=true'];
+  // A filtered sandbox's egress proxy and network carry its egress token (and, unless it took the
+  // spare, its workspace).
+  const egress = [
+    ...workspaces.map((ws) => [...marker, '--filter', `label=dev.berth.workspace=${ws}`]),
+    [...marker, '--filter', 'name=berth-proxy-spare-'],
+  ];
   for (const ws of workspaces) {
     for (const c of await containers(ws).catch(() => [])) {
+      const token = await docker('inspect', '-f', '{{index .Config.Labels "dev.berth.egress"}}', c.id).catch(() => '');
+      if (token) egress.push([...marker, '--filter', `label=dev.berth.egress=${token}`]);
       await exec('docker', ['rm', '-f', c.id]).catch((e) => log(`docker rm ${c.id}: ${e.message}`));
       log(`removed container ${c.id} of ${ws}`);
     }
-    // A filtered sandbox's egress proxy and network carry its workspace and the egress marker instead.
-    const egress = ['--filter', 'label=dev.berth.egress-proxy=true', '--filter', `label=dev.berth.workspace=${ws}`];
-    for (const id of (await docker('ps', '-aq', ...egress).catch(() => '')).split('\n').filter(Boolean)) {
+  }
+  const tokens = new Set();
+  for (const filters of egress) {
+    for (const line of (await docker('ps', '-a', '--format', '{{.ID}} {{.Label "dev.berth.egress"}}', ...filters).catch(() => '')).split('\n').filter(Boolean)) {
+      const [id, token] = line.split(' ');
+      if (token) tokens.add(token);
       await exec('docker', ['rm', '-f', id]).catch((e) => log(`docker rm ${id}: ${e.message}`));
-      log(`removed network proxy ${id} of ${ws}`);
+      log(`removed network proxy ${id}`);
     }
-    for (const id of (await docker('network', 'ls', '-q', ...egress).catch(() => '')).split('\n').filter(Boolean)) {
+  }
+  for (const token of tokens) {
+    for (const id of (await docker('network', 'ls', '-q', ...marker, '--filter', `label=dev.berth.egress=${token}`).catch(() => '')).split('\n').filter(Boolean)) {
       await exec('docker', ['network', 'rm', id]).catch((e) => log(`docker network rm ${id}: ${e.message}`));
-      log(`removed network ${id} of ${ws}`);
+      log(`removed network ${id}`);
     }
   }
 }

@@ -37,6 +37,17 @@ test('object env merges like VS Code merges it, so the user’s own entries are 
   assert.deepEqual(out.workspaceValues.env, { A: '1', B: '2' });
 });
 
+test("a value the user picked in Berth's UI counts as theirs while the file holds exactly it", () => {
+  const inspect = inspector({ agent: { workspaceFolderValue: 'codex' } });
+  const picked = t.splitLayers(inspect, false, { agent: 'codex' });
+  assert.equal(picked.agent, 'codex');
+  assert.deepEqual(picked.workspaceValues, {});
+  // The agent rewrote the file after the pick: the file's value is the workspace's again.
+  const rewritten = t.splitLayers(inspect, false, { agent: 'claude' });
+  assert.equal(rewritten.agent, null);
+  assert.deepEqual(rewritten.workspaceValues, { agent: 'codex' });
+});
+
 test('consent shows each exact value and what it means, and is remembered per id', () => {
   const items = t.consentItems({
     kind: 'needsConsent',

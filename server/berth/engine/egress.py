@@ -3,11 +3,18 @@ and on the engine's default bridge.
 
 The sandbox is attached to its internal network alone, which the engine gives no route and no outside
 name resolution: whatever the agent does, even as root, the proxy is the one host it can reach. The
-proxy (berth.network.proxy_image) applies the policy (berth.network.rules) and logs what it refuses.
-The rules the sandbox was created with are recorded on it like every setting; rules added since live in
-the proxy container (LIVE_RULES), written by Berth, out of the agent's reach, and kept across stop,
-start and engine restarts. The proxy and network carry the sandbox's egress token and Berth's labels,
-and are removed with the sandbox.
+proxy (berth.network.relay, in the image of berth.network.proxy_image) decides each request with the
+policy (berth.network.rules) and logs what it refuses. The rules the sandbox was created with are
+recorded on it like every setting; the whole policy, with the rules added since, lives in the proxy
+container (RULES), written by Berth, out of the agent's reach, and kept across stop, start and engine
+restarts. The proxy and network carry the sandbox's egress token and Berth's labels, and are removed
+with the sandbox.
+
+Making a network and starting a proxy on it takes longer than creating the sandbox itself, so a
+long-lived Berth (the server) keeps one spare pair ready, made after a filtered sandbox is created:
+a network and a running proxy that allows nothing, named SPARE_PREFIX + token. The next filtered
+sandbox is created on that network and claims the proxy by renaming it (the engine lets only one
+rename win), then writes its rules into it.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import os
 import re
 import secrets
 import tarfile
+import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -33,22 +41,24 @@ from berth.engine.templates import Progress
 from berth.errors import BadInput, BerthError, Conflict, EngineError, NotFound, TemplateProblem
 from berth.models import Sandbox
 from berth.network import proxy_image
-from berth.network.filters import allow_filter, deny_filter
-from berth.network.rules import Decision, Policy, parse_patterns
+from berth.network.relay import RULES_FILE
+from berth.network.rules import Policy, parse_patterns
 
 if TYPE_CHECKING:
     import docker
 
 log = logging.getLogger(__name__)
 
-LIVE_RULES = "/etc/berth/live.json"
+RULES = RULES_FILE
+# Where the first proxies (tinyproxy, before the relay) kept the rules added live.
+_OLD_LIVE_RULES = "/etc/berth/live.json"
 OUTSIDE_NETWORK = "bridge"
 PROXY_URL = f"http://{proxy_image.ALIAS}:{proxy_image.PORT}"
 NO_PROXY = "localhost,127.0.0.1,::1"
-# How long a rules change may take to reach both stages before the change is reported as failed.
-RELOAD_WAIT = 5.0
 # A proxy whose sandbox is gone is removed once it is this old (seconds): see collect_orphans.
 ORPHAN_AGE = 120.0
+# The name of a spare proxy, ready for the next filtered sandbox: see claim_spare.
+SPARE_PREFIX = "berth-proxy-spare-"
 # Where internal networks come from once the engine's own pools are used up (BERTH_EGRESS_SUBNETS).
 FALLBACK_SUBNETS = "10.213.0.0/16"
 # The host gets no address on a sandbox's network: an internal network still gives it one, through
@@ -57,7 +67,6 @@ NETWORK_OPTIONS = {"com.docker.network.bridge.inhibit_ipv4": "true"}
 # What a log line's host may be to be shown: the agent writes the request line, and could put
 # terminal escapes there.
 _SHOWABLE_HOST = re.compile(r"^[a-z0-9.-]{1,253}$")
-_REFUSED = re.compile(r'Proxying refused on filtered url "(?P<url>[^"]*)"')
 
 
 def policy_info(sandbox: Sandbox, policy: Policy) -> dict[str, Any]:
@@ -136,7 +145,7 @@ def ensure_image(api: docker.APIClient, progress: Progress) -> str:
 # -- making, starting, stopping and removing a sandbox's egress ------------------------------------
 
 
-def create_network(api: docker.APIClient, token: str, workspace: str) -> None:
+def create_network(api: docker.APIClient, token: str, workspace: str | None) -> None:
     """The internal network a sandbox about to be created with `token` is attached to alone.
 
     From the engine's own address pools; once those are used up (about 30 networks with the
@@ -189,21 +198,20 @@ def _fallback_subnets(token: str, tries: int = 64) -> list[str]:
             for i in range(min(tries, count))]
 
 
-def make_proxy(api: docker.APIClient, image: str, token: str, workspace: str,
-               config: SandboxConfig) -> None:
-    """The running proxy of the network `token`, with the policy `config` gives. Started on the
-    internal network, then joined to the outside one: faster than starting it on both."""
+def make_proxy(api: docker.APIClient, image: str, token: str, workspace: str | None,
+               policy: Policy, name: str | None = None) -> None:
+    """The running proxy of the network `token`, with `policy`. Started on the internal network,
+    then joined to the outside one: faster than starting it on both."""
     proxy, network = names(token)
-    policy = policy_of(config)
+    proxy = name or proxy
     call(f"Creating the network proxy {proxy}", api.create_container,
          image=image, name=proxy, labels=_tags(token, workspace), detach=True,
-         environment={"BERTH_DENY_FILTER": deny_filter(policy),
-                      "BERTH_ALLOW_FILTER": allow_filter(policy)},
+         environment={"BERTH_RULES": json.dumps(policy.to_json())},
          networking_config=api.create_networking_config({
              network: api.create_endpoint_config(aliases=[proxy_image.ALIAS])}),
          host_config=api.create_host_config(
              network_mode=network, cap_drop=["ALL"], security_opt=["no-new-privileges"],
-             # One thread per connection in each stage: MaxClients 500 twice, and some room.
+             # Two threads a connection (relay.MAX_CONNECTIONS), and some room.
              pids_limit=1100, mem_limit="128m", privileged=False,
              # A new namespace inherits the host's forwarding; the proxy must never route a packet
              # the sandbox crafts for an outside address.
@@ -214,23 +222,128 @@ def make_proxy(api: docker.APIClient, image: str, token: str, workspace: str,
          api.connect_container_to_network, proxy, OUTSIDE_NETWORK)
 
 
-def _tags(token: str, workspace: str) -> dict[str, str]:
-    return {labels.MARKER_EGRESS: "true", labels.EGRESS: token, labels.WORKSPACE: workspace}
+def _tags(token: str, workspace: str | None) -> dict[str, str]:
+    tags = {labels.MARKER_EGRESS: "true", labels.EGRESS: token}
+    return tags if workspace is None else {**tags, labels.WORKSPACE: workspace}
 
 
-def start(api: docker.APIClient, sandbox: Sandbox) -> None:
+# -- the spare -------------------------------------------------------------------------------------
+
+# Until a sandbox claims it, a spare allows nothing.
+_NOTHING = Policy("locked", "", preset_hosts=())
+_SPARE_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Spare:
+    id: str
+    token: str
+
+
+def find_spare(api: docker.APIClient) -> Spare | None:
+    """A running spare to claim, if there is one (one engine call)."""
+    found = [Spare(c["Id"], (c.get("Labels") or {}).get(labels.EGRESS, ""))
+             for c in _spares(api, running=True)]
+    found = [s for s in found if s.token]
+    # Two Berths creating at once seldom pick the same one.
+    return secrets.choice(found) if found else None
+
+
+def claim_spare(api: docker.APIClient, spare: Spare) -> bool:
+    """Make the spare the proxy of a sandbox already created on its network; False when another
+    Berth claimed it first. Called after that sandbox exists, so no orphan collector ever sees
+    the claimed proxy without its sandbox. Until give_rules, it still allows nothing."""
+    try:
+        call("Claiming a spare network proxy", api.rename, spare.id, names(spare.token)[0])
+    except BerthError as exc:
+        log.debug("The spare network proxy %s was taken: %s", spare.token, exc.message)
+        return False
+    return True
+
+
+def evict(api: docker.APIClient, spare: Spare, owner: str) -> None:
+    """Every other sandbox on a spare `owner` claimed: a Berth that lost the claim and is removing
+    its own, or one that died between creating on the spare's network and claiming it. The network
+    is the owner's alone."""
+    for other in call("Listing sandboxes", api.containers, all=True,
+                      filters=labels.marker_filter(f"{labels.EGRESS}={spare.token}")):
+        if other["Id"] != owner:
+            log.warning("Removing sandbox %s from the network its proxy's claimer owns",
+                        other["Id"][:12])
+            with contextlib.suppress(NotFound):
+                call("Removing a sandbox left on a claimed network", api.remove_container,
+                     other["Id"], force=True)
+
+
+def give_rules(api: docker.APIClient, spare: Spare, owner: str, policy: Policy) -> None:
+    """A claimed spare's rules: its sandbox's (`owner`'s) policy; and its network, the owner's
+    alone."""
+    evict(api, spare, owner)
+    _write_rules(api, spare.id, policy)
+
+
+def make_spare(api: docker.APIClient, image: str) -> None:
+    """One running spare on the engine (the server calls this after a filtered create)."""
+    with _SPARE_LOCK:
+        if find_spare(api) is not None:
+            return
+        token = new_token()
+        try:
+            create_network(api, token, None)
+            # Named a spare only once it reaches the outside: what is claimed works at once.
+            making = f"berth-proxy-making-{token}"
+            make_proxy(api, image, token, None, _NOTHING, name=making)
+            call("Readying the spare network proxy", api.rename, making, SPARE_PREFIX + token)
+        except BerthError as exc:
+            log.warning("Could not make a spare network proxy: %s", exc.message)
+            with contextlib.suppress(BerthError):
+                teardown(api, token)
+
+
+def remove_spares(api: docker.APIClient) -> None:
+    try:
+        for proxy in _spares(api, running=False):
+            token = (proxy.get("Labels") or {}).get(labels.EGRESS)
+            if token:
+                teardown(api, token)
+    except BerthError as exc:
+        log.error("Could not remove the spare network proxy: %s", exc.message)
+
+
+def _spares(api: docker.APIClient, running: bool) -> list[dict[str, Any]]:
+    filters: dict[str, Any] = {"label": [f"{labels.MARKER_EGRESS}=true"], "name": [SPARE_PREFIX]}
+    if running:
+        filters["status"] = ["running"]
+    return call("Listing spare network proxies", api.containers, all=not running, filters=filters)
+
+
+def start(api: docker.APIClient, sandbox: Sandbox, progress: Progress) -> None:
     """The proxy running with the sandbox's current rules (written again, so the presets are this
-    Berth's); before the sandbox starts, so it never runs without its proxy."""
+    Berth's); before the sandbox starts, so it never runs without its proxy. A proxy made from
+    another proxy image (another Berth's relay) is made anew, with its rules: the sandbox then runs
+    behind this Berth's relay, fixes included."""
     token = token_of(sandbox)
     if token is None:
         return
     proxy = _proxy(api, token, sandbox)
     policy = policy_of(sandbox.config, _read_live(api, proxy["Id"]))
+    image = ensure_image(api, progress)
+    if proxy.get("Image") != image:
+        _remake(api, sandbox, proxy, image, policy)
+        return
     _write_rules(api, proxy["Id"], policy)
     if proxy["State"] != "running":
         call(f"Starting the network proxy of {sandbox.name}", api.start, proxy["Id"])
-    else:
-        _reload(api, proxy["Id"], sandbox.name)
+
+
+def _remake(api: docker.APIClient, sandbox: Sandbox, proxy: dict[str, Any], image: str,
+            policy: Policy) -> None:
+    """The sandbox's proxy made anew from `image`, running, with `policy`."""
+    log.info("Replacing the network proxy of %s (%s) with one from %s", sandbox.name,
+             proxy.get("Image"), image)
+    call(f"Removing the old network proxy of {sandbox.name}", api.remove_container,
+         proxy["Id"], force=True)
+    make_proxy(api, image, token_of(sandbox) or "", sandbox.workspace, policy)
 
 
 def stop(api: docker.APIClient, sandbox: Sandbox) -> None:
@@ -245,21 +358,29 @@ def stop(api: docker.APIClient, sandbox: Sandbox) -> None:
 def collect_orphans(api: docker.APIClient) -> None:
     """Remove the proxies and networks of sandboxes removed by something other than Berth (`docker
     rm`). Only those older than ORPHAN_AGE: a younger one may belong to a sandbox another process
-    is creating right now."""
-    sandboxes = call("Listing sandboxes", api.containers, all=True,
-                     filters=labels.marker_filter())
-    alive = {(c.get("Labels") or {}).get(labels.EGRESS) for c in sandboxes}
+    is creating right now. A running spare belongs to no sandbox yet and is kept; one stopped (by an
+    engine restart) is collected.
+
+    Proxies and networks are listed before the sandboxes: a spare claimed after its listing was
+    claimed by a sandbox that already exists (claim_spare), so the sandbox listing shows it."""
     marker = {"label": [f"{labels.MARKER_EGRESS}=true"]}
     now = time.time()
     made: dict[str, float] = {}  # token -> when its newest proxy or network was made
+    spare: set[str] = set()
     for proxy in call("Listing network proxies", api.containers, all=True, filters=marker):
         token = (proxy.get("Labels") or {}).get(labels.EGRESS)
         if token:
             made[token] = max(made.get(token, 0.0), float(proxy.get("Created") or now))
+            if proxy.get("State") == "running" and any(
+                    n.lstrip("/").startswith(SPARE_PREFIX) for n in proxy.get("Names") or ()):
+                spare.add(token)
     for network in call("Listing networks", api.networks, filters=marker):
         token = (network.get("Labels") or {}).get(labels.EGRESS)
         if token:
             made[token] = max(made.get(token, 0.0), iso_seconds(network.get("Created"), now))
+    sandboxes = call("Listing sandboxes", api.containers, all=True,
+                     filters=labels.marker_filter())
+    alive = {(c.get("Labels") or {}).get(labels.EGRESS) for c in sandboxes} | spare
     for token, when in made.items():
         if token not in alive and now - when > ORPHAN_AGE:
             try:
@@ -318,7 +439,7 @@ def current(api: docker.APIClient, sandbox: Sandbox) -> Policy:
 
 
 def apply(api: docker.APIClient, sandbox: Sandbox, policy: Policy) -> Policy:
-    """Make `policy`'s live rules the sandbox's, at once when it runs."""
+    """Make `policy`'s live rules the sandbox's: the proxy decides the next request with them."""
     token = token_of(sandbox)
     if token is None:
         raise Conflict(f"The sandbox {sandbox.name} has the open network policy: nothing filters "
@@ -326,9 +447,11 @@ def apply(api: docker.APIClient, sandbox: Sandbox, policy: Policy) -> Policy:
                        "policy (berth run --recreate --network-policy balanced).",
                        field="networkPolicy", value="open")
     proxy = _proxy(api, token, sandbox)
+    if proxy["State"] == "running" and proxy.get("Image") != ensure_image(api, lambda *_: None):
+        # Another Berth's relay would not read these rules: this Berth's takes its place now.
+        _remake(api, sandbox, proxy, ensure_image(api, lambda *_: None), policy)
+        return policy
     _write_rules(api, proxy["Id"], policy)
-    if proxy["State"] == "running":
-        _reload(api, proxy["Id"], sandbox.name)
     return policy
 
 
@@ -343,38 +466,22 @@ class Block:
         return {"time": self.time, "host": self.host, "port": self.port, "rule": self.rule}
 
 
-def refused_target(line: str) -> tuple[str, int] | None:
-    """The host and port of a refused request in one proxy log line; None for any other line."""
-    match = _REFUSED.search(line)
-    if match is None:
+def parse_block(line: str) -> Block | None:
+    """A refused request from one line of the proxy's log (`<engine timestamp> <relay JSON>`):
+    host, port and the rule that refused it, as the proxy decided then."""
+    when, _, text = line.partition(" ") if line[:4].isdigit() else ("", "", line)
+    if '"blocked"' not in text:
         return None
-    host, port = split_target(match.group("url"))
-    # Not a host name: nothing the proxy could reach, and nothing to print (the agent writes the
-    # request line, terminal escapes included).
-    return (host, port) if _SHOWABLE_HOST.match(host) else None
-
-
-def parse_block(line: str, policy: Policy) -> Block | None:
-    """A refused request from one proxy log line (`<engine timestamp> <tinyproxy line>`)."""
-    target = refused_target(line)
-    if target is None:
+    try:
+        record = json.loads(text).get("blocked")
+        host, port, rule = record["host"], record["port"], record["rule"]
+    except (ValueError, AttributeError, KeyError, TypeError):
         return None
-    host, port = target
-    decision: Decision = policy.decide(host, port)
-    when = line.split(" ", 1)[0] if line[:4].isdigit() else ""
-    # Read later, under rules changed since: what refused it then is no longer known.
-    rule = decision.rule if not decision.allowed else "the rules then (they allow it now)"
-    return Block(when, host, port, rule)
-
-
-def split_target(url: str) -> tuple[str, int]:
-    """`host:port` (CONNECT) or `http://host[:port]/...` (plain HTTP) as host and port."""
-    if url.startswith("http://"):
-        rest = url[len("http://"):].split("/", 1)[0].rsplit("@", 1)[-1]
-        host, _, port = rest.partition(":")
-        return host.lower(), int(port) if port.isdigit() else 80
-    host, _, port = url.rpartition(":")
-    return host.lower(), int(port) if port.isdigit() else 443
+    # The agent writes the request line: only a host name is shown (no terminal escapes).
+    if not (isinstance(host, str) and _SHOWABLE_HOST.fullmatch(host) and isinstance(port, int)
+            and isinstance(rule, str)):
+        return None
+    return Block(when, host, port, rule[:200])
 
 
 def blocked(api: docker.APIClient, sandbox: Sandbox, tail: int | None = None) -> list[Block]:
@@ -383,10 +490,9 @@ def blocked(api: docker.APIClient, sandbox: Sandbox, tail: int | None = None) ->
     if token is None:
         return []
     proxy = _proxy(api, token, sandbox)
-    policy = policy_of(sandbox.config, _read_live(api, proxy["Id"]))
     raw = call(f"Reading the network log of {sandbox.name}", api.logs, proxy["Id"],
                stdout=True, stderr=True, timestamps=True)
-    out = [b for b in (parse_block(line, policy)
+    out = [b for b in (parse_block(line)
                        for line in raw.decode("utf-8", "replace").splitlines()) if b]
     return out[-tail:] if tail else out
 
@@ -419,49 +525,30 @@ def _proxy(api: docker.APIClient, token: str, sandbox: Sandbox) -> dict[str, Any
 
 
 def _write_rules(api: docker.APIClient, proxy: str, policy: Policy) -> None:
-    live = {"allow": [p.text for p in policy.live_allow],
-            "deny": [p.text for p in policy.live_deny]}
-    files = {"live.json": json.dumps(live, indent=1) + "\n", "deny.filter": deny_filter(policy),
-             "allow.filter": allow_filter(policy)}
+    """The whole policy into the proxy (it stats the file for every new connection). The engine
+    replaces the file, so the relay never takes a half-written one for the new rules."""
+    data = (json.dumps(policy.to_json(), indent=1) + "\n").encode()
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode="w") as tar:
-        for name, text in files.items():
-            data = text.encode()
-            info = tarfile.TarInfo(name)
-            info.size, info.mode, info.mtime = len(data), 0o644, int(time.time())
-            tar.addfile(info, io.BytesIO(data))
-    if not call("Writing the network rules", api.put_archive, proxy, "/etc/berth", out.getvalue()):
+        info = tarfile.TarInfo(os.path.basename(RULES))
+        info.size, info.mode, info.mtime = len(data), 0o644, int(time.time())
+        tar.addfile(info, io.BytesIO(data))
+    if not call("Writing the network rules", api.put_archive, proxy, os.path.dirname(RULES),
+                out.getvalue()):
         raise EngineError("The engine did not take the network rules.")
 
 
 def _read_live(api: docker.APIClient, proxy: str) -> dict[str, Any]:
-    try:
-        stream, _ = call("Reading the network rules", api.get_archive, proxy, LIVE_RULES)
-    except NotFound:
-        return {}
-    with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
-        member = tar.extractfile(tar.getmembers()[0])
-        data = json.loads(member.read()) if member else {}
-    return data if isinstance(data, dict) else {}
-
-
-def _reload(api: docker.APIClient, proxy: str, name: str) -> None:
-    """Both stages re-read their filters; returns once both said so, so a request made right after
-    a change already meets the new rules."""
-    # Counted in the log since a moment before the signal (not the whole log, which rotates and
-    # which an agent can fill with blocked requests).
-    since = int(time.time()) - 2
-
-    def reloads() -> int:
-        raw = call("Reading the network proxy's log", api.logs, proxy, stdout=True, stderr=True,
-                   since=since)
-        return raw.count(b"Re-reading filter file")
-
-    before = reloads()
-    call(f"Applying the network rules of {name}", api.kill, proxy, signal="SIGUSR1")
-    deadline = time.monotonic() + RELOAD_WAIT
-    while reloads() < before + 2:
-        if time.monotonic() > deadline:
-            raise EngineError(f"The network proxy of {name} did not take the new rules within "
-                              f"{RELOAD_WAIT:.0f} s.")
-        time.sleep(0.02)
+    """The rules added since creation, from the proxy's rules file."""
+    for path, keys in ((RULES, ("liveAllow", "liveDeny")), (_OLD_LIVE_RULES, ("allow", "deny"))):
+        try:
+            stream, _ = call("Reading the network rules", api.get_archive, proxy, path)
+        except NotFound:
+            continue
+        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+            member = tar.extractfile(tar.getmembers()[0])
+            data = json.loads(member.read()) if member else {}
+        if not isinstance(data, dict):
+            return {}
+        return {"allow": data.get(keys[0], []), "deny": data.get(keys[1], [])}
+    return {}

@@ -34,23 +34,35 @@ _BACKGROUND = ThreadPoolExecutor(max_workers=4, thread_name_prefix="berth-egress
 
 
 def create(api: docker.APIClient, workspace: str, config: SandboxConfig, progress: Progress,
-           warnings: list[str], *, adopt: bool = True) -> tuple[Sandbox, bool]:
+           warnings: list[str], *, adopt: bool = True, keep_spare: bool = False,
+           use_spare: bool = True) -> tuple[Sandbox, bool]:
     """Create, start and set up the workspace's sandbox; whether this call created it. With `adopt`,
     a name taken by this workspace's sandbox (made by another window at the same moment) means that
-    one is used instead."""
+    one is used instead. A filtered sandbox takes the engine's spare network and proxy when there
+    is one (`use_spare`); with `keep_spare` (a long-lived caller) a new spare is made afterwards."""
     agent = get_agent(config.agent)
     image = templates.ensure_image(api, config.template, progress)
     name = config.name or default_sandbox_name(agent.name, workspace)
-    # A filtered sandbox is created on its own network alone; its proxy is made and started
-    # meanwhile, on a thread of its own (it takes as long as the sandbox's own start), and is
-    # running before this returns.
-    token = egress.new_token() if config.network_policy != OPEN else None
+    # A filtered sandbox is created on its own network alone. Its proxy is the spare one, claimed
+    # once the sandbox exists; else it is made and started meanwhile, on a thread of its own (it
+    # takes as long as the sandbox's own start), and is running before this returns.
+    token: str | None = None
+    spare: egress.Spare | None = None
     proxy: Future[None] | None = None
-    if token is not None:
+    proxy_image = ""
+    if config.network_policy != OPEN:
         proxy_image = egress.ensure_image(api, progress)
-        egress.collect_orphans(api)  # networks are a scarce resource: reclaim the lost ones first
-        egress.create_network(api, token, workspace)
-        proxy = _BACKGROUND.submit(egress.make_proxy, api, proxy_image, token, workspace, config)
+        spare = egress.find_spare(api) if use_spare else None
+        if spare is not None:
+            token = spare.token
+        else:
+            token = egress.new_token()
+            egress.collect_orphans(api)  # networks are a scarce resource: reclaim lost ones first
+            egress.create_network(api, token, workspace)
+            proxy = _BACKGROUND.submit(egress.make_proxy, api, proxy_image, token, workspace,
+                                       egress.policy_of(config))
+    # Until it is claimed, the spare is not this sandbox's to remove.
+    own = token if spare is None else None
     progress("creating", f"Creating sandbox {name} from {config.template}")
     try:
         created = create_container(
@@ -71,27 +83,56 @@ def create(api: docker.APIClient, workspace: str, config: SandboxConfig, progres
             detach=True,
         )
     except BaseException:
-        _abandon(api, token, proxy)
+        _abandon(api, own, proxy)
         raise
     if created is None:
-        _abandon(api, token, proxy)
+        _abandon(api, own, proxy)
     if created is None and not adopt:
         raise Conflict(f"The container name {name!r} is already used by another container; "
                        "choose another name.", field="name", value=name)
     if created is None:
         return _adopt(api, workspace, name, progress, warnings), False
+    try:
+        claimed = spare is None or egress.claim_spare(api, spare)
+    except BaseException:
+        remove_container(api, created, f"Removing the half-made sandbox {name}")
+        raise
+    if spare is not None and claimed:
+        # Written while the sandbox starts (its agent is not running yet; until then its proxy
+        # allows nothing); done before this returns.
+        proxy = _BACKGROUND.submit(egress.give_rules, api, spare, created,
+                                   egress.policy_of(config))
+    if not claimed:
+        # Another Berth claimed that spare first: this sandbox gets a network and proxy of its own.
+        remove_container(api, created, f"Removing the half-made sandbox {name}")
+        return create(api, workspace, config, progress, warnings, adopt=adopt,
+                      keep_spare=keep_spare, use_spare=False)
     sandbox = lookup.by_id(api, created)
     if sandbox is None:
         raise EngineError(f"Sandbox {name} vanished right after it was created.")
     try:
-        started = start(api, sandbox, progress, warnings, proxy_started=proxy is not None)
+        started = start(api, sandbox, progress, warnings, proxy_started=token is not None)
         if proxy is not None:
             proxy.result()
-        return started, True
     except BaseException:
         _discard(api, sandbox)
         _abandon(api, token, proxy)
         raise
+    if spare is not None:
+        _BACKGROUND.submit(_after_spare_taken, api, proxy_image, keep_spare)
+    elif keep_spare and token is not None:
+        _BACKGROUND.submit(egress.make_spare, api, proxy_image)
+    return started, True
+
+
+def _after_spare_taken(api: docker.APIClient, proxy_image: str, keep_spare: bool) -> None:
+    """What a create on the spare leaves to later: lost networks reclaimed, and a new spare."""
+    try:
+        egress.collect_orphans(api)
+    except BerthError as exc:
+        log.warning("Could not look for orphaned network proxies: %s", exc.message)
+    if keep_spare:
+        egress.make_spare(api, proxy_image)
 
 
 def _abandon(api: docker.APIClient, token: str | None, proxy: Future[None] | None) -> None:
@@ -139,7 +180,7 @@ def start(api: docker.APIClient, sandbox: Sandbox, progress: Progress,
     first_start = sandbox.status == "created"
     progress("starting", f"Starting sandbox {sandbox.name}")
     if not proxy_started:
-        egress.start(api, sandbox)
+        egress.start(api, sandbox, progress)
     try:
         with translated(f"Starting sandbox {sandbox.name}"):
             if sandbox.status == "paused":  # `docker pause` from outside; start would refuse
@@ -167,7 +208,8 @@ def _start_failure(sandbox: Sandbox, exc: EngineError) -> BerthError:
 
 
 def replace(api: docker.APIClient, workspace: str, old: Sandbox, config: SandboxConfig,
-            progress: Progress, warnings: list[str]) -> tuple[Sandbox, list[str]]:
+            progress: Progress, warnings: list[str], *, keep_spare: bool = False
+            ) -> tuple[Sandbox, list[str]]:
     """Create the workspace's sandbox anew from `config`, then remove `old`.
 
     Until the new sandbox exists and is set up, `old` is left running; when the new one takes
@@ -189,7 +231,8 @@ def replace(api: docker.APIClient, workspace: str, old: Sandbox, config: Sandbox
         except NotFound:
             aside = None  # removed meanwhile: there is nothing left to keep
     try:
-        new, _ = create(api, workspace, config, progress, warnings, adopt=False)
+        new, _ = create(api, workspace, config, progress, warnings, adopt=False,
+                        keep_spare=keep_spare)
     except BaseException:
         if aside is not None:
             _take_name_back(api, old, aside)

@@ -47,8 +47,11 @@ def _no_progress(phase: str, message: str) -> None:
 
 class Engine:
     def __init__(self, client: docker.APIClient | None = None,
-                 timeout: float | None = None) -> None:
+                 timeout: float | None = None, *, keep_spare: bool = False) -> None:
         self._connection = Connection(client, timeout)
+        # A long-lived Berth (the server) keeps a spare network and proxy ready for the next
+        # filtered sandbox (engine.egress); a one-shot CLI would wait for its making at exit.
+        self.keep_spare = keep_spare
         self._locks_lock = threading.Lock()
         self._workspace_locks: dict[str, threading.Lock] = {}
 
@@ -154,11 +157,12 @@ class Engine:
                 # A mistyped template must not cost the user the sandbox they have.
                 templates.check_has_agent(api, config, progress, self._connection.timeout)
             existing, warnings = lifecycle.replace(api, workspace, existing, config, progress,
-                                                   setup_warnings)
+                                                   setup_warnings, keep_spare=self.keep_spare)
             created = True
         elif existing is None:
             existing, created = lifecycle.create(api, workspace, request.resolve(None),
-                                                 progress, setup_warnings)
+                                                 progress, setup_warnings,
+                                                 keep_spare=self.keep_spare)
         elif existing.status != "running":
             existing = lifecycle.start(api, existing, progress, setup_warnings)
         else:
@@ -192,6 +196,9 @@ class Engine:
         which = which or Selection.of(workspace=workspace, ids=None if ids is None else list(ids),
                                       everything=everything)
         outcomes = self._each(which, lambda sandbox: (sandbox.id, lifecycle.remove(self.api, sandbox)))
+        if which.everything:
+            # Nothing of Berth's is left running: the spare network proxy goes too.
+            egress.remove_spares(self.api)
         return [sandbox_id for sandbox_id, removed in outcomes if removed]
 
     def _each(self, which: Selection, act: Callable[[Sandbox], T]) -> list[T]:

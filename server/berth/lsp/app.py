@@ -33,7 +33,7 @@ log = logging.getLogger("berth.server")
 def build(engine: Engine | None = None) -> tuple[BerthServer, EngineEvents]:
     """The server and its features; each is handed what it works with, nothing more."""
     server = BerthServer()
-    engine = engine or Engine()
+    engine = engine or Engine(keep_spare=True)
     folders = Folders()
     background = Background()
     status = StatusPublisher(server.protocol.notify, folders, engine, server.workers, background)

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 from berth.engine import egress
 from berth.errors import BerthError
-from berth.network.rules import Policy
 
 if TYPE_CHECKING:
     from berth.engine import Engine
@@ -62,7 +61,6 @@ class _Follower:
         self._found = found
         self._stopped = threading.Event()
         self._stream: Any = None
-        self._read: tuple[float, Policy] | None = None
         self._thread = threading.Thread(target=self._run, name=f"berth-blocks-{sandbox.id}",
                                         daemon=True)
 
@@ -78,28 +76,24 @@ class _Follower:
             except Exception:  # closing a stream that broke already
                 log.debug("closing the proxy log of %s", self.sandbox.name, exc_info=True)
 
-    def _policy(self) -> Policy:
-        """The rules as they are now (read at most once a second): they name the rule that
-        refused a request, and may have changed since the proxy started."""
-        now = time.monotonic()
-        if self._read is None or now - self._read[0] > 1.0:
-            self._read = (now, egress.current(self._engine.api, self.sandbox))
-        return self._read[1]
-
     def _run(self) -> None:
         since = time.time()
         limit = RateLimit()
         while not self._stopped.is_set():
             try:
                 self._stream = egress.follow(self._engine.api, self.sandbox, since)
+                if self._stopped.is_set():
+                    # stop() came while the stream was being opened: it could not close this one.
+                    self._stream.close()
+                    return
                 for line in self._stream:
                     if self._stopped.is_set():
                         return
-                    since = time.time()
                     text = line.decode("utf-8", "replace") if isinstance(line, bytes) else line
-                    if egress.refused_target(text) is None:
-                        continue
-                    block = egress.parse_block(text.strip(), self._policy())
+                    # Followed again after a break from the engine's own time of the last line
+                    # read (its clock, not this machine's); a line read twice is rate-limited.
+                    since = egress.iso_seconds(text.split(" ", 1)[0], since)
+                    block = egress.parse_block(text.strip())
                     if block is not None and limit.allow(block, time.monotonic()):
                         self._found(block)
             except BerthError as exc:

@@ -1,6 +1,7 @@
 """Egress rules: host patterns, the policy a sandbox runs under, and what it decides for a host.
 
-Pure logic, shared by every front end and by the proxy's configuration (network.filters). A pattern is
+Pure logic, shared by every front end and by the proxy itself (network.relay decides each request with
+it, from a Policy's JSON). Standard library only: it runs in the proxy's image too. A pattern is
 `example.com` (that host), `*.example.com` (any name under it, not the name itself) or an IPv4 address,
 each with an optional `:port`. An allow rule without a port opens the web ports (80, 443); any other
 port needs a rule naming it. A deny rule without a port closes every port. Deny wins.
@@ -79,11 +80,11 @@ def parse_pattern(text: object, field_name: str = "allowHosts") -> HostPattern:
     if "*" in host:
         raise BadInput(f"Host pattern {shown!r} may have '*' only as its first label, as in "
                        "'*.example.com'.", field=field_name, value=shown)
-    if _is_ipv4(host):
+    if is_ipv4(host):
         if wildcard:
             raise BadInput(f"Host pattern {shown!r} puts '*.' before an address.",
                            field=field_name, value=shown)
-    elif len(host) > 253 or not _HOST_RE.match(host):
+    elif len(host) > 253 or not _HOST_RE.fullmatch(host):
         raise BadInput(f"Host pattern {shown!r} is not a host name, '*.' and a host name, or an "
                        "IPv4 address.", field=field_name, value=shown)
     elif wildcard and "." not in host:
@@ -114,7 +115,7 @@ def parse_policy_name(value: object, field_name: str = "networkPolicy") -> str:
     return str(value)
 
 
-def _is_ipv4(host: str) -> bool:
+def is_ipv4(host: str) -> bool:
     try:
         ipaddress.IPv4Address(host)
     except ValueError:
@@ -139,12 +140,28 @@ class Policy:
     deny: tuple[HostPattern, ...] = ()
     live_allow: tuple[HostPattern, ...] = ()
     live_deny: tuple[HostPattern, ...] = ()
+    # The preset as written down (in the proxy: the Berth that wrote the rules knew the presets),
+    # else this Berth's presets for the policy and agent.
+    preset_hosts: tuple[HostPattern, ...] | None = None
+
+    @classmethod
+    def from_json(cls, data: object) -> Policy:
+        """The inverse of to_json (the proxy's rules file)."""
+        if not isinstance(data, dict):
+            raise BadInput("Network rules must be a JSON object.")
+        lists = {key: parse_patterns(data.get(key, []), key)
+                 for key in ("preset", "allow", "deny", "liveAllow", "liveDeny")}
+        return cls(parse_policy_name(data.get("policy")), str(data.get("agent", "")),
+                   allow=lists["allow"], deny=lists["deny"], live_allow=lists["liveAllow"],
+                   live_deny=lists["liveDeny"], preset_hosts=lists["preset"])
 
     @property
     def filtered(self) -> bool:
         return self.name != OPEN
 
     def preset(self) -> tuple[HostPattern, ...]:
+        if self.preset_hosts is not None:
+            return self.preset_hosts
         return tuple(parse_pattern(p, "preset") for p in presets.hosts(self.name, self.agent))
 
     def allows(self) -> tuple[HostPattern, ...]:
@@ -156,7 +173,7 @@ class Policy:
     def decide(self, host: str, port: int) -> Decision:
         if not self.filtered:
             return Decision(True, "open policy")
-        if not _PROXY_HOST_RE.match(host.lower()):
+        if not _PROXY_HOST_RE.fullmatch(host.lower()):
             # What the proxy's patterns never match (a trailing dot, `_`): refused, whatever rule.
             return Decision(False, "not a host name the proxy accepts")
         host = host.lower()
