@@ -37,9 +37,10 @@ bash tests/images/real/build.sh
 say "  real agent template ready in $(( $(date +%s) - t0 )) s"
 
 # pytest exits 5 when it collected nothing: with `set -e` that fails the run, as it must.
-say "Python tests (unit, engine, server, CLI, real agents, Neovim and Emacs clients, reliability)"
+say "Python tests (unit, engine, server, CLI, real agents, network, git, Neovim and Emacs clients, reliability)"
 .venv/bin/pytest -p no:cacheprovider -q -m "not engine_restart" \
-  tests/unit tests/engine tests/server tests/cli tests/agents tests/network tests/editors tests/reliability
+  tests/unit tests/engine tests/server tests/cli tests/agents tests/network tests/git tests/editors \
+  tests/reliability
 
 say "Engine-restart tests (they stop and restart dockerd, so they run last and alone)"
 .venv/bin/pytest -p no:cacheprovider -q -m engine_restart tests/reliability

@@ -398,3 +398,19 @@ def test_a_claimed_network_is_its_sandboxs_alone(make_workspace, docker_api):
     assert egress_tokens(docker_api, workspace) == {spare.token}
     with pytest.raises(docker.errors.NotFound):
         docker_api.inspect_container(stale)
+
+
+def test_rules_too_large_for_the_environment_reach_the_proxy_as_a_file(make_workspace, docker_api):
+    """A variable holds at most 128 KiB: a policy of hundreds of long host names goes in as a file."""
+    from berth.engine import egress
+
+    egress.remove_spares(docker_api)  # the proxy is made for this sandbox, with its rules
+    workspace = make_workspace("many-rules")
+    label = "a" * 60
+    many = [f"{label}.{label}.{label}.{label}.h{i}.test" for i in range(600)]  # ~150 KB of rules
+    flags = [f for i, host in enumerate(many)
+             for f in ("--allow-host" if i % 2 else "--deny-host", host)]
+    created(workspace, "--network-policy", "locked", "--allow-host", "deb.debian.org", *flags)
+    assert len(policy(workspace)["allow"]) == 301 and len(policy(workspace)["deny"]) == 300
+    assert fetch(workspace, DEBIAN) == "200"
+    assert "403" in fetch(workspace, "https://security.debian.org/")

@@ -50,6 +50,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RULES = RULES_FILE
+# The largest rules passed to a new proxy in its environment (bytes); larger ones go in as a file.
+_RULES_IN_ENV = 64 * 1024
 # Where the first proxies (tinyproxy, before the relay) kept the rules added live.
 _OLD_LIVE_RULES = "/etc/berth/live.json"
 OUTSIDE_NETWORK = "bridge"
@@ -204,19 +206,25 @@ def make_proxy(api: docker.APIClient, image: str, token: str, workspace: str | N
     then joined to the outside one: faster than starting it on both."""
     proxy, network = names(token)
     proxy = name or proxy
-    call(f"Creating the network proxy {proxy}", api.create_container,
-         image=image, name=proxy, labels=_tags(token, workspace), detach=True,
-         environment={"BERTH_RULES": json.dumps(policy.to_json())},
-         networking_config=api.create_networking_config({
-             network: api.create_endpoint_config(aliases=[proxy_image.ALIAS])}),
-         host_config=api.create_host_config(
-             network_mode=network, cap_drop=["ALL"], security_opt=["no-new-privileges"],
-             # Two threads a connection (relay.MAX_CONNECTIONS), and some room.
-             pids_limit=1100, mem_limit="128m", privileged=False,
-             # A new namespace inherits the host's forwarding; the proxy must never route a packet
-             # the sandbox crafts for an outside address.
-             sysctls={"net.ipv4.ip_forward": "0"},
-             log_config={"type": "json-file", "config": {"max-size": "5m", "max-file": "2"}}))
+    rules = json.dumps(policy.to_json())
+    # Through the environment, quicker than a file written into a container not yet started; but
+    # one variable holds at most 128 KiB, and a policy of many long host names can pass that.
+    in_env = len(rules) <= _RULES_IN_ENV
+    made = call(f"Creating the network proxy {proxy}", api.create_container,
+                image=image, name=proxy, labels=_tags(token, workspace), detach=True,
+                environment={"BERTH_RULES": rules} if in_env else {},
+                networking_config=api.create_networking_config({
+                    network: api.create_endpoint_config(aliases=[proxy_image.ALIAS])}),
+                host_config=api.create_host_config(
+                    network_mode=network, cap_drop=["ALL"], security_opt=["no-new-privileges"],
+                    # Two threads a connection (relay.MAX_CONNECTIONS), and some room.
+                    pids_limit=1100, mem_limit="128m", privileged=False,
+                    # A new namespace inherits the host's forwarding; the proxy must never route a packet
+                    # the sandbox crafts for an outside address.
+                    sysctls={"net.ipv4.ip_forward": "0"},
+                    log_config={"type": "json-file", "config": {"max-size": "5m", "max-file": "2"}}))
+    if not in_env:
+        _write_rules(api, made["Id"], policy)
     call(f"Starting the network proxy {proxy}", api.start, proxy)
     call(f"Connecting the network proxy {proxy} to the outside",
          api.connect_container_to_network, proxy, OUTSIDE_NETWORK)

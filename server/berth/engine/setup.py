@@ -25,6 +25,7 @@ from berth.engine import egress
 from berth.engine.commands import run_command
 from berth.engine.connection import path_exists, translated
 from berth.errors import BadInput, NotFound, TemplateProblem
+from berth.git_worktree import linked_worktree
 from berth.models import Sandbox
 from berth.workspace import workspace_key
 
@@ -63,6 +64,10 @@ def mounts(workspace: str, config: SandboxConfig, agent: Agent) -> list[Any]:
     from docker.types import Mount
 
     out = [Mount(target=workspace, source=workspace, type="bind", read_only=False)]
+    # A linked worktree's repository, so git works inside (git_worktree says what, and why so).
+    worktree = linked_worktree(workspace)
+    for path, read_only in worktree.mounts() if worktree else ():
+        out.append(Mount(target=path, source=path, type="bind", read_only=read_only))
     for spec in config.volumes:
         host, target, *mode = spec.split(":")
         out.append(Mount(target=target, source=host, type="bind", read_only=mode == ["ro"]))
