@@ -414,3 +414,27 @@ def test_rules_too_large_for_the_environment_reach_the_proxy_as_a_file(make_work
     assert len(policy(workspace)["allow"]) == 301 and len(policy(workspace)["deny"]) == 300
     assert fetch(workspace, DEBIAN) == "200"
     assert "403" in fetch(workspace, "https://security.debian.org/")
+
+
+def test_a_proxy_that_never_listens_is_an_error_not_a_sandbox_cut_off(docker_api, monkeypatch):
+    import io
+
+    from berth.engine import egress
+    from berth.errors import EngineError
+    from berth.network.rules import Policy
+    from support.images import CLAUDE
+
+    monkeypatch.setattr(egress, "PROXY_START_WAIT", 3.0)
+    # An image whose process runs but never listens: what a broken proxy image would do.
+    silent = "berth-test/silent-proxy:1"
+    for _ in docker_api.build(fileobj=io.BytesIO(f'FROM {CLAUDE}\nCMD ["sleep", "600"]\n'
+                                                 .encode()), tag=silent, rm=True):
+        pass
+    token = egress.new_token()
+    egress.create_network(docker_api, token, None)
+    try:
+        with pytest.raises(EngineError, match=r"network proxy berth-proxy-\w+ did not start"):
+            egress.make_proxy(docker_api, silent, token, None, Policy("locked", "claude"))
+    finally:
+        egress.teardown(docker_api, token)
+        docker_api.remove_image(silent)

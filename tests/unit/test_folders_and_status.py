@@ -66,3 +66,19 @@ def test_a_status_is_sent_once_and_died_only_flips_the_running_one():
     assert [s["state"] for s in sent] == ["running", "stopped", "starting"]
     assert sent[1]["sandbox"]["status"] == "exited" and sent[1]["sandbox"]["state"] == "stopped"
     assert sent[2]["message"] == "Starting sandbox x" and sent[2]["sandbox"]["id"] == "abc123"
+
+
+def test_a_deferred_auto_start_acts_on_the_first_status_known_and_never_on_a_later_one():
+    # Registered while the engine was away; the sandbox then got known (a request's own result,
+    # not a read): the callback belongs to that moment, not to the stop the user makes later.
+    async def scenario() -> list:
+        calls: list = []
+        publisher = _publisher([])
+        publisher.publish(Status("/w", "unavailable", None, message="Start Docker"))
+        publisher.when_read("/w", lambda: calls.append(publisher.last("/w").state))
+        publisher.publish(Status("/w", "unavailable", None, message="still away"))
+        publisher.publish(Status("/w", "running", None))
+        publisher.publish(Status("/w", "stopped", None))
+        return calls
+
+    assert asyncio.run(scenario()) == ["running"]

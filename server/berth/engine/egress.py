@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import io
 import ipaddress
+import itertools
 import json
 import logging
 import os
@@ -50,6 +51,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RULES = RULES_FILE
+# How long a new proxy may take to listen (seconds).
+PROXY_START_WAIT = 20.0
 # The largest rules passed to a new proxy in its environment (bytes); larger ones go in as a file.
 _RULES_IN_ENV = 64 * 1024
 # Where the first proxies (tinyproxy, before the relay) kept the rules added live.
@@ -228,6 +231,28 @@ def make_proxy(api: docker.APIClient, image: str, token: str, workspace: str | N
     call(f"Starting the network proxy {proxy}", api.start, proxy)
     call(f"Connecting the network proxy {proxy} to the outside",
          api.connect_container_to_network, proxy, OUTSIDE_NETWORK)
+    _wait_listening(api, made["Id"], proxy)
+
+
+def _wait_listening(api: docker.APIClient, proxy_id: str, name: str) -> None:
+    """Returns once the new proxy's relay listens (its first log line says so): a proxy that
+    cannot run would otherwise leave its sandbox cut off with no word why."""
+    deadline = time.monotonic() + PROXY_START_WAIT
+    for attempt in itertools.count():
+        out = call(f"Reading the log of the network proxy {name}", api.logs, proxy_id,
+                   stdout=True, stderr=True)
+        if b'{"listening"' in out:
+            return
+        ended = attempt % 10 == 9 and not call(
+            f"Looking at the network proxy {name}", api.inspect_container,
+            proxy_id)["State"]["Running"]
+        if ended or time.monotonic() > deadline:
+            said = out.decode("utf-8", "replace").strip().splitlines()[-3:]
+            raise EngineError(f"The network proxy {name} did not start"
+                              f"{' (it exited)' if ended else ''}: "
+                              f"{' | '.join(said) or 'it said nothing'} (its image: Berth's relay "
+                              f"on {proxy_image.base_image()}; see docs/network.md).")
+        time.sleep(0.02)
 
 
 def _tags(token: str, workspace: str | None) -> dict[str, str]:

@@ -64,12 +64,18 @@ class StatusPublisher:
         """Send the status unless clients were last sent the same (as they see it: its JSON)."""
         data = status.to_json()
         previous = self._sent.get(status.workspace)
-        if previous is not None and previous.to_json() == data:
-            return
-        self._sent[status.workspace] = status
-        self._notify(NOTIFICATION, data)
-        for listener in self._listeners:
-            listener(status)
+        if previous is None or previous.to_json() != data:
+            self._sent[status.workspace] = status
+            self._notify(NOTIFICATION, data)
+            for listener in self._listeners:
+                listener(status)
+        # The first status known again, from whichever path (a read, a request's own result, an
+        # event): a callback left for a later one would act on a state it was not meant for (an
+        # auto-start deferred while the engine was away restarting a sandbox the user just stopped).
+        if status.state not in ("unavailable", "error"):
+            callback = self._when_read.pop(status.workspace, None)
+            if callback is not None:
+                callback()
 
     def listen(self, listener: Callable[[Status], None]) -> None:
         """Call `listener` with each status sent (on the loop)."""
@@ -135,8 +141,6 @@ class StatusPublisher:
         if status.state == "absent" and not known:
             return  # nobody was told about this workspace; its sandbox never existed for us
         self.publish(status)
-        if failure is None and workspace in self._when_read:
-            self._when_read.pop(workspace)()
 
     async def refresh_all(self) -> None:
         await asyncio.gather(*(self.refresh(w) for w in self._known()))
@@ -154,8 +158,8 @@ class StatusPublisher:
                             message=message))
 
     def when_read(self, workspace: str, callback: Callable[[], None]) -> None:
-        """Run `callback` once the workspace's status is next read from the engine (it replaces
-        any callback registered for it before)."""
+        """Run `callback` once the workspace's status is next known: published as anything but
+        unavailable or an error (it replaces any callback registered for it before)."""
         self._when_read[workspace] = callback
 
     def engine_answered(self) -> None:
