@@ -480,9 +480,10 @@ def apply(api: docker.APIClient, sandbox: Sandbox, policy: Policy) -> Policy:
                        "policy (berth run --recreate --network-policy balanced).",
                        field="networkPolicy", value="open")
     proxy = _proxy(api, token, sandbox)
-    if proxy["State"] == "running" and proxy.get("Image") != ensure_image(api, lambda *_: None):
+    if proxy["State"] == "running" and proxy.get("Image") != (
+            image := ensure_image(api, lambda *_: None)):
         # Another Berth's relay would not read these rules: this Berth's takes its place now.
-        _remake(api, sandbox, proxy, ensure_image(api, lambda *_: None), policy)
+        _remake(api, sandbox, proxy, image, policy)
         return policy
     _write_rules(api, proxy["Id"], policy)
     return policy
