@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import branches
 import network
 import propagation
 import sandbox_requests
@@ -38,6 +39,7 @@ PHASES = {
     "propagation": propagation.propagation,
     "list": sandbox_requests.lists,
     "network": network.network,
+    "branches": branches.branches,
 }
 
 
@@ -93,6 +95,9 @@ def main() -> int:
 
     t0 = time.perf_counter()
     bench = Bench(quick=args.quick, server_path=args.server_path)
+    # Agent branches' worktrees go in the bench's own folder, removed with it (the servers it
+    # spawns get `bench.env`).
+    bench.env["BERTH_WORKTREES"] = os.path.join(bench.root, "worktrees")
     info = machine(bench.docker.api)
     bench.say(f"{info['nproc']} cores ({info['cpu']}), kernel {info['kernel']}, "
               f"Docker {info['docker']}; work folder {bench.root}")

@@ -1,12 +1,15 @@
-// The Berth commands (palette, status bar quick pick and Sandboxes view), as one table: each id with
-// how it chooses what it acts on (a workspace folder, a Sandboxes view item, or nothing) and whether it
-// needs the server, which one guard checks before anything is asked. The handlers ask the server
-// (protocol.ts) and show the result; the server does the work.
+// The Berth commands (palette, status bar quick pick, Sandboxes and Agent Branches views), as one
+// table: each id with how it chooses what it acts on (a workspace folder, a Sandboxes view item, an
+// Agent Branches view item, or nothing) and whether it needs the server, which one guard checks
+// before anything is asked. The handlers ask the server (protocol.ts) and show the result; the
+// server does the work.
 
 import * as vscode from 'vscode';
 
 import { actionsFor, sandboxActions } from './actions';
 import { agentChosenMessage, agentPickItems, currentAgent } from './agents';
+import { BranchActions } from './branchActions';
+import { BranchesView, BranchNode, RepositoryNode } from './branchesView';
 import { UserChoices } from './consent';
 import { chooseFolder, folderForWorkspace } from './folders';
 import { ReadOnlyDocuments } from './documents';
@@ -40,6 +43,8 @@ export class Commands implements vscode.Disposable {
     private readonly documents: ReadOnlyDocuments,
     private readonly network: NetworkRules,
     private readonly choices: UserChoices,
+    private readonly branchesView: BranchesView,
+    private readonly branches: BranchActions,
   ) {
     this.api = server.api;
     for (const [id, command] of Object.entries(this.table())) {
@@ -68,11 +73,17 @@ export class Commands implements vscode.Disposable {
       'berth.showLogs': this.onFolder('Show Logs', (f) => this.logsFolder(f)),
       'berth.openShell': this.onFolder('Open Shell', (f) => this.openShell(f)),
       'berth.editNetworkRules': this.onFolder('Edit Network Rules', (f) => this.network.edit(f)),
+      'berth.runAgentOnBranch': this.onFolder('Run Agent on New Branch', (f) => this.branches.runOnNewBranch(f)),
       // A sandbox of the engine's, whatever its folder: a Sandboxes view item (by id).
       'berth.sandboxItem.stop': this.onSandbox((s) => this.stopSandbox(s)),
       'berth.sandboxItem.remove': this.onSandbox((s) => this.removeSandbox(s)),
       'berth.sandboxItem.inspect': this.onSandbox((s) => this.inspectSandbox(s)),
       'berth.sandboxItem.logs': this.onSandbox((s) => this.logsSandbox(s)),
+      // An agent branch of an open folder: an Agent Branches view item.
+      'berth.branchItem.attach': this.onBranch((b) => this.branches.attach(b)),
+      'berth.branchItem.diff': this.onBranch((b) => this.branches.showDiff(b)),
+      'berth.branchItem.openWindow': { needsServer: false, run: (arg) => arg instanceof BranchNode && this.branches.openInNewWindow(arg) },
+      'berth.branchItem.remove': this.onBranch((b) => this.branches.remove(b)),
       // Every sandbox of the engine: chosen inside the command.
       'berth.removeAllSandboxes': { needsServer: true, run: () => this.removeAll() },
       'berth.listSandboxes': { needsServer: true, run: () => this.listSandboxes() },
@@ -81,6 +92,7 @@ export class Commands implements vscode.Disposable {
       'berth.showOutput': { needsServer: false, run: () => this.server.output.show() },
       'berth.restartServer': { needsServer: false, run: () => this.server.restart() },
       'berth.refreshSandboxes': { needsServer: false, run: () => this.sandboxes.refresh() },
+      'berth.refreshBranches': { needsServer: false, run: () => this.branchesView.refresh() },
       'berth.openInterpreterSetting': {
         needsServer: false,
         run: () => vscode.commands.executeCommand('workbench.action.openSettings', 'berth.interpreter'),
@@ -102,12 +114,17 @@ export class Commands implements vscode.Disposable {
     return { needsServer: true, run: (arg) => (arg instanceof SandboxNode ? handler(arg.sandbox) : undefined) };
   }
 
+  private onBranch(handler: (node: BranchNode) => unknown): Command {
+    return { needsServer: true, run: (arg) => (arg instanceof BranchNode ? handler(arg) : undefined) };
+  }
+
   /** The folder a command acts on: from its argument, the only folder, or a question. */
   private async folderFor(arg: unknown, verb: string): Promise<Folder | undefined> {
     let explicit: string | undefined;
     if (arg instanceof vscode.Uri) explicit = arg.fsPath;
     else if (typeof arg === 'string') explicit = arg;
     else if (arg instanceof SandboxNode) explicit = arg.sandbox.workspace;
+    else if (arg instanceof RepositoryNode || arg instanceof BranchNode) explicit = arg.folder.path;
     const choice = chooseFolder(this.folders.all, explicit, activeFile());
     if (choice.kind === 'use') return choice.folder;
     if (choice.kind === 'none') {
@@ -188,7 +205,8 @@ export class Commands implements vscode.Disposable {
     );
     if (!picked) return;
     const sandbox = picked.sandbox;
-    const folder = folderForWorkspace(this.folders.all, sandbox.workspace);
+    // Run Agent and Open Shell act on a folder's default sandbox, so not on one it has by name.
+    const folder = sandbox.named ? undefined : folderForWorkspace(this.folders.all, sandbox.workspace);
     const action = await vscode.window.showQuickPick(sandboxActions(sandbox, !!folder), {
       title: `Berth: ${sandbox.name}`,
     });

@@ -1,6 +1,7 @@
-// Inspect and log output, a sandbox's network rules and the requests they blocked open as read-only
-// documents (berth:/inspect/…, berth:/logs/…, berth:/network/…): nothing to save, and opening the
-// same one again refreshes it in place instead of stacking untitled editors.
+// Inspect and log output, a sandbox's network rules and the requests they blocked, and an agent
+// branch's diff open as read-only documents (berth:/inspect/…, berth:/logs/…, berth:/network/…,
+// berth:/diff/…): nothing to save, and opening the same one again refreshes it in place instead of
+// stacking untitled editors.
 
 import * as vscode from 'vscode';
 
@@ -32,12 +33,19 @@ export class ReadOnlyDocuments implements vscode.TextDocumentContentProvider, vs
     return this.open(`network/${name}-network-rules.txt`, text);
   }
 
-  private async open(name: string, text: string): Promise<void> {
+  /** An agent branch's changes against its base, highlighted as a diff. */
+  showDiff(name: string, text: string): Promise<void> {
+    return this.open(`diff/${name}.diff`, text, 'diff');
+  }
+
+  private async open(name: string, text: string, language?: string): Promise<void> {
     const uri = vscode.Uri.from({ scheme: SCHEME, path: '/' + name });
     const known = this.contents.has(uri.path);
     this.contents.set(uri.path, text);
     if (known) this.emitter.fire(uri);
-    const doc = await vscode.workspace.openTextDocument(uri);
+    let doc = await vscode.workspace.openTextDocument(uri);
+    // Said outright: the name's extension is only a hint, which file associations may override.
+    if (language && doc.languageId !== language) doc = await vscode.languages.setTextDocumentLanguage(doc, language);
     await vscode.window.showTextDocument(doc, { preview: false });
   }
 

@@ -17,6 +17,8 @@ export class RecreateOffers {
   ) {}
 
   offer(status: Status): void {
+    // Settings (and so drift) are the default sandbox's: a named one's status says nothing about it.
+    if (status.name) return;
     const folder = folderForWorkspace(this.folders.all, status.workspace);
     // A drift that changed or went away may be offered again when it comes back.
     for (const key of [...this.offered]) {

@@ -3,6 +3,9 @@
 
 import * as vscode from 'vscode';
 
+import { AgentBranches } from './agentBranches';
+import { BranchActions } from './branchActions';
+import { BranchesView } from './branchesView';
 import { Commands } from './commands';
 import { ReadOnlyDocuments } from './documents';
 import { RecreateOffers } from './drift';
@@ -28,23 +31,47 @@ export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
   });
   server = berth;
   const statusBar = new SandboxStatusBar(folders, statuses, berth);
-  const sandboxes = new SandboxesView(berth, statuses);
+  const agentBranches = new AgentBranches(berth, folders);
+  const sandboxes = new SandboxesView(berth, statuses, agentBranches);
+  const branchesView = new BranchesView(agentBranches, folders, statuses);
   const documents = new ReadOnlyDocuments();
   const network = new NetworkRules(berth, folders, statuses, documents);
-  const commands = new Commands(berth, folders, statuses, statusBar, sandboxes, documents, network, choices);
+  const branchActions = new BranchActions(berth, statuses, documents, () => {
+    sandboxes.refresh();
+    branchesView.refresh();
+  });
+  const commands = new Commands(
+    berth,
+    folders,
+    statuses,
+    statusBar,
+    sandboxes,
+    documents,
+    network,
+    choices,
+    branchesView,
+    branchActions,
+  );
   const drift = new RecreateOffers(folders, (uri) => vscode.commands.executeCommand('berth.recreateSandbox', uri));
 
   ctx.subscriptions.push(
     berth,
     statusBar,
     sandboxes,
+    branchesView,
     documents,
     folders,
     berth.onDidChangePhase(() => statusBar.render()),
-    berth.onDidChangeConnection(() => sandboxes.refresh()),
+    berth.onDidChangeConnection(() => {
+      sandboxes.refresh();
+      branchesView.refresh();
+    }),
+    // Another folder may be a git repository: its agent branches show.
+    folders.onDidChange(() => branchesView.refresh()),
     berth.onDidReceiveStatus((status) => {
       statusBar.render();
       sandboxes.statusChanged();
+      branchesView.statusChanged();
       drift.offer(status);
     }),
     berth.onDidBlockRequest((block) => network.blocked(block)),

@@ -29,9 +29,11 @@ import { BerthServer } from './server';
 import { SandboxStatuses } from './statuses';
 import { Folder, WorkspaceFolders } from './workspaceFolders';
 
-/** A workspace's sandbox, by its path and the name the user knows its folder by. */
+/** A workspace's sandbox, by its path (and its own name, for one made by name), and the name the
+ * user knows it by. */
 interface Target {
   workspace: string;
+  sandbox?: string;
   name: string;
 }
 
@@ -50,7 +52,7 @@ export class NetworkRules {
 
   /** One blocked request: a line in the Berth output, and a notification offering to allow it. */
   blocked(block: BlockedRequest): void {
-    const target = this.target(block.workspace);
+    const target = this.target(block.workspace, block.name ?? undefined);
     this.server.output.appendLine(outputLine(block, target.name));
     void vscode.window.showWarningMessage(blockedMessage(block, target.name), ALLOW_BUTTON, LOG_BUTTON).then(async (button) => {
       if (button === ALLOW_BUTTON) await this.allow(target, allowPattern(block.host, block.port), block);
@@ -100,7 +102,7 @@ export class NetworkRules {
   }
 
   private async allow(target: Target, pattern: string, request?: { host: string; port: number }): Promise<void> {
-    const info = await this.server.api.changePolicy({ workspace: target.workspace, allow: [pattern] });
+    const info = await this.server.api.changePolicy({ ...this.which(target), allow: [pattern] });
     if (!info) return;
     const said = allowedMessage(target.name, pattern, info, request);
     if (said.stillBlocked) void vscode.window.showWarningMessage(said.text);
@@ -108,17 +110,17 @@ export class NetworkRules {
   }
 
   private async deny(target: Target, pattern: string): Promise<void> {
-    const info = await this.server.api.changePolicy({ workspace: target.workspace, deny: [pattern] });
+    const info = await this.server.api.changePolicy({ ...this.which(target), deny: [pattern] });
     if (info) void vscode.window.showInformationMessage(deniedMessage(target.name, pattern));
   }
 
   private async reset(target: Target): Promise<void> {
-    const info: PolicyInfo | undefined = await this.server.api.changePolicy({ workspace: target.workspace, reset: true });
+    const info: PolicyInfo | undefined = await this.server.api.changePolicy({ ...this.which(target), reset: true });
     if (info) void vscode.window.showInformationMessage(resetMessage(target.name, info));
   }
 
   private async showLog(target: Target): Promise<void> {
-    const result = await this.server.api.networkLog({ workspace: target.workspace, tail: LOG_TAIL });
+    const result = await this.server.api.networkLog({ ...this.which(target), tail: LOG_TAIL });
     if (result) await this.documents.showNetworkLog(target.name, logText(result.blocked ?? []));
   }
 
@@ -134,9 +136,16 @@ export class NetworkRules {
     return text?.trim() || undefined;
   }
 
-  /** The folder a server's workspace path belongs to, named as the user knows it. */
-  private target(workspace: string): Target {
+  /** The folder a server's workspace path belongs to, named as the user knows it; `sandbox`: the
+   * name of the one of its sandboxes meant, when not its default one. */
+  private target(workspace: string, sandbox?: string): Target {
     const folder = folderForWorkspace(this.folders.all, workspace);
-    return { workspace: folder?.path ?? workspace, name: folder?.name ?? path.basename(workspace) };
+    const name = folder?.name ?? path.basename(workspace);
+    return { workspace: folder?.path ?? workspace, sandbox, name: sandbox ? `${name} (${sandbox})` : name };
+  }
+
+  /** The params that say which sandbox. */
+  private which(target: Target): { workspace: string; name?: string } {
+    return target.sandbox ? { workspace: target.workspace, name: target.sandbox } : { workspace: target.workspace };
   }
 }

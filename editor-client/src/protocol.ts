@@ -31,6 +31,9 @@ export interface Sandbox {
   createdAt: string;
   /** What the sandbox may reach (protocol.md, "Network policy"); fixed when it is created. */
   networkPolicy: NetworkPolicy;
+  /** Asked for by its name (`sandbox/run` with `name`): one of its workspace's sandboxes beside the
+   * default one. Absent from servers older than named sandboxes: the default one then. */
+  named?: boolean;
 }
 
 /** `open`: nothing filtered; `balanced`: the agent's own hosts, package registries and code hosts;
@@ -68,9 +71,11 @@ export interface Drift {
   changed?: string[];
 }
 
-/** A workspace's sandbox as `sandbox/didChangeStatus` and `sandbox/status` report it. */
+/** One sandbox of a workspace as `sandbox/didChangeStatus` and `sandbox/status` report it. */
 export interface Status {
   workspace: string;
+  /** Which of the workspace's sandboxes: null (or absent, from older servers) for its default one. */
+  name?: string | null;
   state: State;
   sandbox: Sandbox | null;
   drift: Drift[];
@@ -105,6 +110,34 @@ export interface RunResult extends Sandbox {
   shell: { argv: string[] };
   created: boolean;
   warnings: string[];
+  /** With `branch`: the worktree the sandbox runs in, and whether this run made it. */
+  worktree?: Worktree & { made: boolean };
+}
+
+/** A linked git worktree of a repository (protocol.md, "Agent branches"). */
+export interface Worktree {
+  /** Its real path: the workspace of its sandboxes. */
+  path: string;
+  /** Short branch name; null when detached. */
+  branch: string | null;
+  /** The commit checked out. */
+  head: string;
+  /** The branch it is compared with (where Berth made it from); null when unknown. */
+  base: string | null;
+  /** Commits of the branch not in base; null without a base. */
+  ahead: number | null;
+  /** Commits of base not in the branch; null without a base. */
+  behind: number | null;
+  dirty: boolean;
+  /** `git status` entries, untracked files included. */
+  changes: number;
+  /** Made by Berth (under its worktrees folder): only those can be removed through Berth. */
+  managed: boolean;
+}
+
+/** What sandbox/worktrees lists: a worktree with the sandboxes whose workspace it is. */
+export interface AgentBranch extends Worktree {
+  sandboxes: Sandbox[];
 }
 
 export interface ExecResult {
@@ -155,6 +188,8 @@ export interface Block {
 /** `sandbox/didBlockRequest`: a Block, with whose sandbox refused it. */
 export interface BlockedRequest extends Block {
   workspace: string;
+  /** Which of the workspace's sandboxes: null (or absent) for its default one. */
+  name?: string | null;
   /** The sandbox's id. */
   sandbox: string;
   agent: string;
@@ -187,9 +222,11 @@ export interface SandboxSettings {
   name?: string;
 }
 
-/** A request about a workspace's sandbox: its path or `file:` URI (optional with one folder open). */
+/** A request about a workspace's sandbox: its path or `file:` URI (optional with one folder open);
+ * `name` picks one of its sandboxes by name instead of its default one. */
 export interface ByWorkspace {
   workspace?: string;
+  name?: string;
   ids?: undefined;
 }
 
@@ -197,27 +234,42 @@ export interface ByWorkspace {
 export interface ByIds {
   ids: string[];
   workspace?: undefined;
+  name?: undefined;
 }
 
 /** A request about exactly one sandbox by id. */
 export interface ByOneId {
   ids: [string];
   workspace?: undefined;
+  name?: undefined;
 }
 
 /** A request about every Berth sandbox on the engine. */
 export interface All {
   all: true;
   workspace?: undefined;
+  name?: undefined;
   ids?: undefined;
 }
 
 export interface RunParams extends ByWorkspace, SandboxSettings {
   /** Words after the agent's own default arguments. */
   agentArgs?: string[];
+  /** Run in a git worktree of this branch (made, with the branch, when missing) instead of the
+   * folder itself; `workspace` is then the repository. */
+  branch?: string;
+  /** With `branch`: where a new branch starts (default: the main working tree's branch). */
+  base?: string;
   recreate?: boolean;
   /** Ids of `needsConsent` items the user allowed. */
   accept?: string[];
+}
+
+/** A request about one worktree of the repository `workspace` (optional with one folder open):
+ * `branch` is its branch name or its path. */
+export interface ByWorktree {
+  workspace?: string;
+  branch: string;
 }
 
 export interface ChangePolicyParams {
@@ -250,6 +302,9 @@ export const Method = {
   policy: 'sandbox/policy',
   changePolicy: 'sandbox/changePolicy',
   networkLog: 'sandbox/networkLog',
+  worktrees: 'sandbox/worktrees',
+  removeWorktree: 'sandbox/removeWorktree',
+  worktreeDiff: 'sandbox/worktreeDiff',
 } as const;
 
 export type Method = (typeof Method)[keyof typeof Method];
@@ -287,6 +342,13 @@ export interface Requests {
   changePolicy(params: (ByWorkspace | ByOneId) & ChangePolicyParams): Promise<PolicyInfo | undefined>;
   /** The requests the sandbox's proxy refused, oldest first. */
   networkLog(params: (ByWorkspace | ByOneId) & { tail?: number }): Promise<{ blocked: Block[] } | undefined>;
+  /** Every linked worktree of the repository, with its sandboxes (`badInput`: not a git repository). */
+  worktrees(params: { workspace?: string }): Promise<AgentBranch[] | undefined>;
+  /** Removes the worktree's sandboxes, then the worktree; its branch and commits stay. Refused
+   * (`conflict`) when it holds uncommitted work or was not made by Berth. */
+  removeWorktree(params: ByWorktree): Promise<{ worktree: Worktree; removed: string[] } | undefined>;
+  /** A unified diff against the merge-base with its base branch, uncommitted changes included. */
+  worktreeDiff(params: ByWorktree): Promise<{ base: string | null; text: string } | undefined>;
 }
 
 export function requests(send: Send): Requests {
@@ -304,5 +366,8 @@ export function requests(send: Send): Requests {
     policy: (params) => send(Method.policy, params),
     changePolicy: (params) => send(Method.changePolicy, params),
     networkLog: (params) => send(Method.networkLog, params),
+    worktrees: (params) => send(Method.worktrees, params),
+    removeWorktree: (params) => send(Method.removeWorktree, params),
+    worktreeDiff: (params) => send(Method.worktreeDiff, params),
   };
 }

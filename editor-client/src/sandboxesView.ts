@@ -1,19 +1,23 @@
 // The Sandboxes view: every Berth sandbox on the Docker engine, whichever folder it belongs to, so it
-// asks the server for the whole list rather than showing the statuses of the open folders.
+// asks the server for the whole list rather than showing the statuses of the open folders. A folder's
+// sandboxes made by name show with their name, an agent branch's with its repository and branch.
 
 import * as vscode from 'vscode';
 
+import { AgentBranches } from './agentBranches';
 import type { Sandbox, Status } from './protocol';
+import { LiveTreeView } from './liveTreeView';
 import { BerthServer } from './server';
 import { SandboxStatuses } from './statuses';
-import { localTime, sandboxTreeItem } from './views';
+import { localTime, sandboxTreeItem, WorktreePlace } from './views';
 
 export class SandboxNode extends vscode.TreeItem {
   constructor(
     readonly sandbox: Sandbox,
     live: Status | undefined,
+    worktree: WorktreePlace | undefined,
   ) {
-    const view = sandboxTreeItem(sandbox, live, localTime);
+    const view = sandboxTreeItem(sandbox, live, localTime, worktree);
     super(view.label, vscode.TreeItemCollapsibleState.None);
     this.id = sandbox.id;
     this.description = view.description;
@@ -24,48 +28,26 @@ export class SandboxNode extends vscode.TreeItem {
   }
 }
 
-export class SandboxesView implements vscode.TreeDataProvider<SandboxNode>, vscode.Disposable {
-  private readonly emitter = new vscode.EventEmitter<void>();
-  readonly onDidChangeTreeData = this.emitter.event;
-  private readonly view: vscode.TreeView<SandboxNode>;
-  private timer: NodeJS.Timeout | undefined;
-
+export class SandboxesView extends LiveTreeView<SandboxNode> {
   constructor(
     private readonly server: BerthServer,
     private readonly statuses: SandboxStatuses,
+    branches: AgentBranches,
   ) {
-    this.view = vscode.window.createTreeView('berth.sandboxes', { treeDataProvider: this, showCollapseAll: false });
-  }
-
-  refresh(): void {
-    this.emitter.fire();
-  }
-
-  /** Status notifications come in bursts; one list per burst. */
-  statusChanged(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.refresh(), 250);
-  }
-
-  getTreeItem(node: SandboxNode): vscode.TreeItem {
-    return node;
+    super('berth.sandboxes', branches);
   }
 
   async getChildren(node?: SandboxNode): Promise<SandboxNode[]> {
     if (node) return [];
-    const { sandboxes, error } = await this.server.listForView();
+    // The branch listing only names worktrees here: it is shared with the Agent Branches view.
+    const [{ sandboxes, error }] = await Promise.all([this.server.listForView(), this.branches.get()]);
     this.view.message = error;
     this.view.badge = sandboxes.length
       ? { value: sandboxes.filter((s) => s.state === 'running').length, tooltip: 'Running Berth sandboxes' }
       : undefined;
+    // A workspace's default sandbox first, then the ones it has by name.
     return sandboxes
-      .sort((a, b) => a.workspace.localeCompare(b.workspace))
-      .map((s) => new SandboxNode(s, this.statuses.live(s.workspace)));
-  }
-
-  dispose(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.view.dispose();
-    this.emitter.dispose();
+      .sort((a, b) => a.workspace.localeCompare(b.workspace) || Number(!!a.named) - Number(!!b.named) || a.name.localeCompare(b.name))
+      .map((s) => new SandboxNode(s, this.statuses.live(s), this.branches.place(s.workspace)));
   }
 }

@@ -266,14 +266,20 @@ export class BerthServer implements vscode.Disposable {
 
   /** sandbox/list for the Sandboxes view, which shows a failure in place instead of a notification. */
   async listForView(): Promise<{ sandboxes: Sandbox[]; error?: string }> {
-    const client = await this.ready();
-    if (!client) return { sandboxes: [], error: 'The Berth server is not running.' };
+    const api = await this.viewApi();
+    if (!api) return { sandboxes: [], error: NOT_RUNNING };
     try {
-      const sandboxes = await requests((method, params) => client.sendRequest(method, params)).list();
-      return { sandboxes: sandboxes ?? [] };
+      return { sandboxes: (await api.list()) ?? [] };
     } catch (err) {
       return { sandboxes: [], error: errorText(err) };
     }
+  }
+
+  /** Requests for views, which show a failure in place: a failure throws (a ResponseError for the
+   * server's own errors) instead of being shown. Undefined when the server is not running. */
+  async viewApi(): Promise<Requests | undefined> {
+    const client = await this.ready();
+    return client && requests((method, params) => client.sendRequest(method, params));
   }
 
   private showError(err: unknown): void {
@@ -296,6 +302,9 @@ export class BerthServer implements vscode.Disposable {
     this.blockEmitter.dispose();
   }
 }
+
+/** What a view says in place of its rows while there is no server to ask. */
+export const NOT_RUNNING = 'The Berth server is not running.';
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

@@ -1,5 +1,6 @@
-// The status bar item: the state of one folder's sandbox (the active editor's folder), or why the
-// server is not running. Its text, tooltip and colour come from views.ts.
+// The status bar item: the state of one folder's default sandbox (the active editor's folder), with
+// how many other sandboxes it has by name, or why the server is not running. Its text, tooltip and
+// colour come from views.ts.
 
 import * as vscode from 'vscode';
 
@@ -44,6 +45,7 @@ export class SandboxStatusBar implements vscode.Disposable {
       folderName: folder?.name,
       multiRoot: this.folders.all.length > 1,
       formatTime: localTime,
+      others: this.statuses.allOf(folder).filter((s) => s.name),
     });
     this.item.text = view.text;
     this.item.tooltip = new vscode.MarkdownString(view.tooltip, true);

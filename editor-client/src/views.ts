@@ -1,8 +1,9 @@
 // What the Berth UI shows of a sandbox: the status bar item (text, tooltip, colour), the rows of the
-// Sandboxes view and of List Sandboxes, and the messages about drift and removal.
+// Sandboxes view, of the Agent Branches view and of List Sandboxes, and the messages about drift and
+// removal.
 // Pure: no `vscode` import, so node's test runner can load it.
 
-import type { Drift, Sandbox, State, Status } from './protocol';
+import type { AgentBranch, Drift, Sandbox, State, Status } from './protocol';
 import { networkLabel, policyDescription } from './network';
 import { BUSY_STATES, ClientPhase, stateCodicon, stateDescription, stateIcon, stateLabel } from './states';
 
@@ -56,6 +57,13 @@ export interface ViewOptions {
   multiRoot?: boolean;
   /** Formats the ISO creation time; defaults to the ISO string itself. */
   formatTime?: (iso: string) => string;
+  /** The statuses of the folder's other sandboxes (made by name); absent ones are not counted. */
+  others?: readonly Status[];
+}
+
+/** The folder's sandboxes beside its default one that exist, by name. */
+function otherSandboxes(opts: ViewOptions): Status[] {
+  return (opts.others ?? []).filter((s) => s.name && s.state !== 'absent');
 }
 
 /** The extension's formatTime: local time for people, with the ISO string kept for copying. */
@@ -105,17 +113,22 @@ export function statusBarView(status: Status | undefined, phase: ClientPhase, op
   const label = stateLabel(status.state) + (drifted ? ' (settings changed)' : '');
   const background: Background =
     status.state === 'error' || status.state === 'unavailable' ? 'error' : drifted ? 'warning' : undefined;
+  // The item is about the default sandbox; the others only say they are there (the tooltip lists them).
+  const others = otherSandboxes(opts).length;
+  const more = others ? ` +${others}` : '';
+  const moreSaid = others ? `, and ${others} other sandbox${others === 1 ? '' : 'es'}` : '';
   return {
-    text: `${icon} Berth${where}: ${label}`,
+    text: `${icon} Berth${where}: ${label}${more}`,
     tooltip: statusTooltip(status, opts),
     background,
-    accessibility: `Berth${where}: ${label}`,
+    accessibility: `Berth${where}: ${label}${moreSaid}`,
   };
 }
 
 export function statusTooltip(status: Status, opts: ViewOptions = {}): string {
   const fmt = opts.formatTime ?? ((iso: string) => iso);
-  const title = opts.folderName ? `**Berth sandbox of ${md(opts.folderName)}**` : '**Berth sandbox**';
+  const which = status.name ? `Berth sandbox ${code(status.name)}` : 'Berth sandbox';
+  const title = opts.folderName ? `**${which} of ${md(opts.folderName)}**` : `**${which}**`;
   const parts: string[] = [title, `$(${stateCodicon(status.state)}) ${md(stateDescription(status.state))}`];
   const sb = status.sandbox;
   if (sb) {
@@ -143,6 +156,13 @@ export function statusTooltip(status: Status, opts: ViewOptions = {}): string {
     );
   }
   if (status.message) parts.push(md(status.message));
+  const others = otherSandboxes(opts);
+  if (others.length) {
+    parts.push(
+      `**Other sandboxes of this folder** (the Sandboxes view has them):\n\n` +
+        others.map((s) => `- ${code(s.name ?? '')}: ${md(stateLabel(s.state))}${s.sandbox ? ` · ${md(s.sandbox.agent)}` : ''}`).join('\n'),
+    );
+  }
   parts.push('_Click for actions._');
   return parts.join('\n\n');
 }
@@ -156,21 +176,56 @@ export interface TreeItemView {
   contextValue: string;
 }
 
+/** The status of this very sandbox, if `live` is about it (and not another of its workspace's). */
+function liveOf(sandbox: Sandbox, live: Status | undefined): Status | undefined {
+  return live && live.sandbox && live.sandbox.id === sandbox.id ? live : undefined;
+}
+
+/** The state to show: the listed one, unless the latest notification says work is under way. */
+function shownState(sandbox: Sandbox, live: Status | undefined): State {
+  const fromLive = liveOf(sandbox, live);
+  return fromLive && BUSY_STATES.includes(fromLive.state) ? fromLive.state : sandbox.state;
+}
+
+/** Where a worktree's sandbox works: the repository folder's name and the worktree's branch. */
+export interface WorktreePlace {
+  repository: string;
+  /** null when the worktree is detached. */
+  branch: string | null;
+}
+
+/** The name a sandbox goes by in the Sandboxes view: its folder (a worktree by its repository and
+ * branch, which its folder's name only hints at), with the name it was made by when it has one. */
+export function sandboxLabel(sandbox: Sandbox, worktree?: WorktreePlace): string {
+  const base = sandbox.workspace.split('/').filter(Boolean).pop() || sandbox.name;
+  const name = sandbox.named ? sandbox.name : undefined;
+  if (worktree) {
+    const branch = worktree.branch ? `branch ${worktree.branch}` : 'detached worktree';
+    return `${worktree.repository} (${[branch, name].filter(Boolean).join(', ')})`;
+  }
+  return name ? `${base} (${name})` : base;
+}
+
 /**
- * A sandbox row of the Sandboxes view; `live` is the latest status notification for its workspace,
- * whose busy state (stopping, …) shows while the listed sandbox still has its state from before.
+ * A sandbox row of the Sandboxes view; `live` is the latest status notification for it, whose busy
+ * state (stopping, …) shows while the listed sandbox still has its state from before; `worktree`,
+ * when its workspace is an agent branch's worktree.
  */
-export function sandboxTreeItem(sandbox: Sandbox, live?: Status, formatTime?: (iso: string) => string): TreeItemView {
-  const fromLive = live && live.sandbox && live.sandbox.id === sandbox.id ? live : undefined;
-  const state: State = fromLive && BUSY_STATES.includes(fromLive.state) ? fromLive.state : sandbox.state;
+export function sandboxTreeItem(
+  sandbox: Sandbox,
+  live?: Status,
+  formatTime?: (iso: string) => string,
+  worktree?: WorktreePlace,
+): TreeItemView {
+  const fromLive = liveOf(sandbox, live);
+  const state = shownState(sandbox, live);
   const drift = fromLive ? fromLive.drift : [];
-  const base = sandbox.workspace.split('/').filter(Boolean).pop() ?? sandbox.workspace;
   const color =
     state === 'running' ? 'testing.iconPassed' : state === 'error' ? 'errorForeground' : drift.length ? 'editorWarning.foreground' : undefined;
   const icon = drift.length && (state === 'running' || state === 'stopped') ? 'warning' : stateCodicon(state);
-  const status: Status = { workspace: sandbox.workspace, state, sandbox, drift };
+  const status: Status = { workspace: sandbox.workspace, name: sandbox.named ? sandbox.name : null, state, sandbox, drift };
   return {
-    label: base || sandbox.name,
+    label: sandboxLabel(sandbox, worktree),
     description:
       `${stateLabel(state)} · ${sandbox.agent} · ${sandbox.template}` +
       (sandbox.networkPolicy ? ` · ${networkLabel(sandbox.networkPolicy).toLowerCase()}` : ''),
@@ -178,6 +233,70 @@ export function sandboxTreeItem(sandbox: Sandbox, live?: Status, formatTime?: (i
     icon,
     color,
     contextValue: `berth.sandbox.${state}`,
+  };
+}
+
+/** `↑2 ↓0` against the base branch, or nothing when there is no base to count against. */
+export function aheadBehind(branch: Pick<AgentBranch, 'base' | 'ahead' | 'behind'>): string | undefined {
+  if (branch.base === null || branch.ahead === null || branch.behind === null) return undefined;
+  return `↑${branch.ahead} ↓${branch.behind}`;
+}
+
+/** `3 changes` (uncommitted, untracked files included), or `clean`. */
+export function changesText(changes: number): string {
+  return changes ? `${changes} change${changes === 1 ? '' : 's'}` : 'clean';
+}
+
+/** `claude running`, `review: gemini stopped`: one of an agent branch's sandboxes, in a few words. */
+function branchSandboxText(sandbox: Sandbox, live: Status | undefined): string {
+  const what = `${sandbox.agent} ${stateLabel(shownState(sandbox, live))}`;
+  return sandbox.named ? `${sandbox.name}: ${what}` : what;
+}
+
+/**
+ * A row of the Agent Branches view: the branch, how far it is from its base and whether it has
+ * uncommitted work, and its sandboxes' states. `live` finds a sandbox's latest status notification.
+ */
+export function branchTreeItem(branch: AgentBranch, live: (sandbox: Sandbox) => Status | undefined = () => undefined): TreeItemView {
+  const sandboxes = branch.sandboxes ?? [];
+  const states = sandboxes.map((s) => shownState(s, live(s)));
+  const counts = aheadBehind(branch);
+  const description = [
+    ...(counts ? [counts] : []),
+    changesText(branch.changes),
+    sandboxes.length ? sandboxes.map((s) => branchSandboxText(s, live(s))).join(', ') : 'no sandbox',
+  ].join(' · ');
+  const label = branch.branch ?? `(detached at ${branch.head.slice(0, 7)})`;
+  const rows = [
+    `Worktree: ${code(branch.path)}`,
+    branch.base
+      ? `Base: ${code(branch.base)}${counts ? ` (${branch.ahead} ahead, ${branch.behind} behind)` : ''}`
+      : 'Base: none to compare with',
+    `Head: ${code(branch.head.slice(0, 12))}`,
+    branch.changes ? `Uncommitted: ${md(changesText(branch.changes))}` : 'Uncommitted: none',
+    branch.managed ? 'Made by Berth' : 'Made outside Berth (git worktree add): Berth does not remove it',
+  ];
+  const parts = [`**Agent branch ${md(label)}**`, rows.join('  \n')];
+  if (sandboxes.length) {
+    parts.push(
+      '**Sandboxes**\n\n' +
+        sandboxes
+          .map((s, i) => `- ${code(s.name)}: ${md(stateLabel(states[i]))} · ${md(s.agent)} · ${code(s.template)}`)
+          .join('\n'),
+    );
+  } else {
+    parts.push('No sandbox: Attach Agent starts one.');
+  }
+  const running = states.includes('running');
+  const broken = states.includes('error');
+  return {
+    label,
+    description,
+    tooltip: parts.join('\n\n'),
+    icon: broken ? 'error' : 'git-branch',
+    color: broken ? 'errorForeground' : running ? 'testing.iconPassed' : undefined,
+    // managed: Berth may remove it; a detached one has no branch to attach an agent to.
+    contextValue: `berth.branch.${branch.managed ? 'managed' : 'user'}${branch.branch === null ? '.detached' : ''}`,
   };
 }
 

@@ -10,22 +10,27 @@ import sys
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
-from berth import __version__
+from berth import __version__, worktrees
 from berth.agents import agents
+from berth.branches import list_branches, remove_branch, run_on_branch
 from berth.config import (
     describe_drift,
     merge_env,
     parse_agent_args,
     parse_env,
+    parse_name,
     parse_request,
     read_env_file,
 )
 from berth.engine import Engine
 from berth.engine.egress import policy_info
-from berth.errors import BerthError, NotFound
+from berth.errors import BadInput, BerthError, NotFound
+from berth.models import RunResult
 from berth.network.rules import POLICIES, Policy, parse_patterns
 from berth.selection import IDS, WORKSPACE, Selection
 from berth.workspace import resolve_workspace
+
+NAME_HELP = "the workspace's sandbox of this name (`run --name`), not its default one"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -64,7 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--deny-host", action="append", metavar="PATTERN",
                      help="never allow this host, whatever else allows it")
     run.add_argument("-t", "--template", metavar="IMAGE", help="template image")
-    run.add_argument("--name", help="container name")
+    run.add_argument("--name", help="the workspace's sandbox of this name, made beside its default "
+                                    "one when it has none (also its container's name)")
+    run.add_argument("--branch", metavar="BRANCH",
+                     help="run in a git worktree of this branch (made from the current branch, or "
+                          "--base, when missing), not in the folder itself")
+    run.add_argument("--base", metavar="REF", help="with --branch: where a new branch starts")
     run.add_argument("-d", "--detached", action="store_true",
                      help="create or start the sandbox without running the agent")
     run.add_argument("-q", "--quiet", action="store_true", help="print only the sandbox id")
@@ -78,17 +88,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     ls = sub.add_parser("ls", help="list sandboxes")
     ls.add_argument("-q", "--quiet", action="store_true", help="print only sandbox ids")
+    ls.add_argument("-w", "--workspace", help="only this workspace's sandboxes")
 
     inspect = sub.add_parser("inspect", help="show sandboxes' details as a JSON array",
                              usage="berth inspect (ID... | -w DIR)")
     inspect.add_argument("ids", nargs="*", metavar="ID",
                          help="sandbox ids, unique id prefixes or names")
     inspect.add_argument("-w", "--workspace", help="instead: the sandbox of this workspace")
+    inspect.add_argument("--name", help=NAME_HELP)
 
     rm = sub.add_parser("rm", help="remove sandboxes (never the workspace or credentials)",
                         usage="berth rm (ID... | -w DIR)")
     rm.add_argument("ids", nargs="*", metavar="ID", help="sandbox ids, unique id prefixes or names")
     rm.add_argument("-w", "--workspace", help="instead: the sandbox of this workspace")
+    rm.add_argument("--name", help=NAME_HELP)
 
     stop = sub.add_parser("stop", help="stop sandboxes: those named, else this folder's",
                           usage="berth stop [ID... | -w DIR]")
@@ -96,14 +109,17 @@ def build_parser() -> argparse.ArgumentParser:
                       help="sandbox ids, unique id prefixes or names: exactly these are stopped "
                            "(default: the sandbox of the current folder)")
     stop.add_argument("-w", "--workspace", help="instead: the sandbox of this workspace")
+    stop.add_argument("--name", help=NAME_HELP)
 
     ex = sub.add_parser("exec", help="run a command in the workspace's sandbox",
                         usage="berth exec [-w DIR] COMMAND [ARG...]")
     ex.add_argument("-w", "--workspace", help="workspace folder (default: .)")
+    ex.add_argument("--name", help=NAME_HELP)
     ex.add_argument("argv", nargs=argparse.REMAINDER, metavar="COMMAND")
 
     logs = sub.add_parser("logs", help="show the sandbox's logs")
     logs.add_argument("-w", "--workspace", help="workspace folder (default: .)")
+    logs.add_argument("--name", help=NAME_HELP)
     logs.add_argument("--tail", type=int, help="only the last N lines")
 
     agents = sub.add_parser("agents", help="list the agents, with where each keeps its login")
@@ -123,6 +139,26 @@ def build_parser() -> argparse.ArgumentParser:
     log.add_argument("--json", action="store_true", help="one JSON object per line")
     for verb in (show, allow, deny, verbs.choices["reset"], log):
         verb.add_argument("-w", "--workspace", help="workspace folder (default: .)")
+        verb.add_argument("--name", help=NAME_HELP)
+
+    trees = sub.add_parser("worktrees", help="agent branches: the repository's worktrees and their "
+                                             "sandboxes", usage="berth worktrees [ls|diff|rm] ...")
+    trees.add_argument("-w", "--workspace", help="a folder of the repository (default: .)")
+    trees.add_argument("--json", action="store_true", help="as a JSON array")
+    tree_verbs = trees.add_subparsers(dest="verb", metavar="ACTION", parser_class=_Parser)
+    tree_diff = tree_verbs.add_parser("diff", help="a branch's changes against its base, "
+                                                   "uncommitted ones included")
+    tree_rm = tree_verbs.add_parser("rm", help="remove a worktree Berth made and its sandboxes; "
+                                               "its branch and commits stay (refused when it has "
+                                               "uncommitted changes)")
+    tree_rm.add_argument("--discard-ignored", action="store_true",
+                         help="also when it holds files git ignores (an .env, build output), "
+                              "which go with it")
+    for verb in (tree_verbs.add_parser("ls", help="list them (the default)"), tree_diff, tree_rm):
+        verb.add_argument("-w", "--workspace", dest="verb_workspace", metavar="WORKSPACE",
+                          help="a folder of the repository (default: .)")
+    for verb in (tree_diff, tree_rm):
+        verb.add_argument("ref", metavar="BRANCH", help="the branch, or the worktree's path")
 
     sub.add_parser("version", help="print Berth's version")
     return parser
@@ -146,7 +182,7 @@ def _workspace(value: str | None) -> str:
 def cmd_run(args: argparse.Namespace, engine: Engine) -> int:
     raw: dict[str, Any] = {"agent": args.agent}
     for key, value in (("volumes", args.volume), ("template", args.template),
-                       ("credentials", args.credentials), ("name", args.name),
+                       ("credentials", args.credentials),
                        ("mountDockerSocket", args.mount_docker_socket),
                        ("hostCertificates", args.host_certificates),
                        ("networkPolicy", args.network_policy), ("allowHosts", args.allow_host),
@@ -167,8 +203,23 @@ def cmd_run(args: argparse.Namespace, engine: Engine) -> int:
         last["phase"] = phase
 
     # Without a terminal (a pipe, a script) docker refuses `exec -t`: the argv says `-i` only.
-    result = engine.run(workspace, request, agent_args, recreate=args.recreate, progress=progress,
-                        tty=sys.stdin.isatty())
+    name = parse_name(args.name, "--name") if args.name is not None else None
+
+    def run_in(folder: str) -> RunResult:
+        return engine.run(folder, request, agent_args, recreate=args.recreate, progress=progress,
+                          tty=sys.stdin.isatty(), name=name)
+
+    if args.base is not None and args.branch is None:
+        raise BadInput("--base only says where a new --branch starts; give --branch too.",
+                       field="base", value=args.base)
+    if args.branch is not None:
+        result, worktree, made = run_on_branch(workspace, args.branch, args.base, run_in)
+        if not args.quiet:
+            print(f"{'Made' if made else 'Using'} the worktree {worktree.path} for the branch "
+                  f"{args.branch}", file=sys.stderr)
+        workspace = worktree.path
+    else:
+        result = run_in(workspace)
     for warning in result.warnings:
         print(f"berth: warning: {warning}", file=sys.stderr)
     if result.drift:
@@ -190,6 +241,9 @@ def cmd_run(args: argparse.Namespace, engine: Engine) -> int:
 
 def cmd_ls(args: argparse.Namespace, engine: Engine) -> int:
     sandboxes = engine.list()
+    if args.workspace:
+        workspace = _workspace(args.workspace)
+        sandboxes = [s for s in sandboxes if s.workspace == workspace]
     if args.quiet:
         for s in sandboxes:
             print(s.id)
@@ -197,9 +251,7 @@ def cmd_ls(args: argparse.Namespace, engine: Engine) -> int:
     rows = [("SANDBOX ID", "TEMPLATE", "NAME", "WORKSPACE", "STATUS", "CREATED")]
     rows += [(s.id, s.template, s.name, s.workspace, s.status, _ago(s.created_at))
              for s in sandboxes]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("   ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    _table(rows)
     return 0
 
 
@@ -207,9 +259,10 @@ def _selection(args: argparse.Namespace, *, here_by_default: bool) -> Selection:
     """The sandboxes a command names: its IDs, or -w DIR's (else, if `here_by_default`, the current
     folder's)."""
     ids = getattr(args, "ids", None) or None
+    # A name is of a workspace's sandbox: without -w, the current folder's.
+    default = os.getcwd if here_by_default or args.name is not None else None
     return Selection.of(workspace=os.path.abspath(args.workspace) if args.workspace else None,
-                        ids=ids, forms=(IDS, WORKSPACE),
-                        default=os.getcwd if here_by_default else None)
+                        ids=ids, name=args.name, forms=(IDS, WORKSPACE), default=default)
 
 
 def cmd_inspect(args: argparse.Namespace, engine: Engine) -> int:
@@ -246,6 +299,45 @@ def cmd_logs(args: argparse.Namespace, engine: Engine) -> int:
     return 0
 
 
+def cmd_worktrees(args: argparse.Namespace, engine: Engine) -> int:
+    repository = _workspace(getattr(args, "verb_workspace", None) or args.workspace)
+    if args.verb == "diff":
+        sys.stdout.write(worktrees.diff(repository, args.ref))
+        return 0
+    if args.verb == "rm":
+        worktree, removed = remove_branch(engine, repository, args.ref,
+                                          discard_ignored=args.discard_ignored)
+        for sandbox_id in removed:
+            print(f"Removed the sandbox {sandbox_id}")
+        kept = (f"the branch {worktree.branch} and its commits stay" if worktree.branch
+                else f"its commit {worktree.head[:12]} stays in the repository")
+        print(f"Removed the worktree {worktree.path}; {kept}")
+        return 0
+    found = list_branches(engine, repository)
+    if args.json:
+        print(json.dumps([b.to_json() for b in found], indent=2, ensure_ascii=False))
+        return 0
+    rows = [("BRANCH", "BASE", "AHEAD", "BEHIND", "CHANGES", "SANDBOXES", "WORKTREE")]
+    for b in found:
+        w = b.worktree
+        rows.append((w.branch or f"({w.head[:12]})", w.base or "-", _count(w.ahead),
+                     _count(w.behind), str(w.changes) if w.dirty else "clean",
+                     ", ".join(f"{s.name} ({s.state})" for s in b.sandboxes) or "-",
+                     w.path + ("" if w.managed else "  (yours)")))
+    _table(rows)
+    return 0
+
+
+def _count(n: int | None) -> str:
+    return "-" if n is None else str(n)
+
+
+def _table(rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("   ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
 def cmd_agents(args: argparse.Namespace, engine: Engine) -> int:
     table = agents()
     if args.json:
@@ -258,9 +350,7 @@ def cmd_agents(args: argparse.Namespace, engine: Engine) -> int:
         custom = "" if a.source == "built-in" else " *"
         rows.append((a.name + custom, a.binary or "(login shell)", a.default_template, kept,
                      ", ".join(a.keys) or "-"))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("   ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    _table(rows)
     sources = sorted({a.source for a in table.values() if a.source != "built-in"})
     if sources:
         print(f"\n* defined or changed in {', '.join(sources)}")
@@ -268,7 +358,7 @@ def cmd_agents(args: argparse.Namespace, engine: Engine) -> int:
 
 
 def cmd_policy(args: argparse.Namespace, engine: Engine) -> int:
-    which = Selection(workspace=_workspace(args.workspace))
+    which = Selection.of(workspace=_workspace(args.workspace), name=args.name)
     if args.verb == "allow":
         patterns = parse_patterns(args.patterns, "allow")
         sandbox, policy = engine.change_policy(which, lambda p: p.with_allowed(patterns))
@@ -330,6 +420,7 @@ COMMANDS = {
     "logs": cmd_logs,
     "agents": cmd_agents,
     "policy": cmd_policy,
+    "worktrees": cmd_worktrees,
     "version": cmd_version,
 }
 

@@ -191,6 +191,12 @@ def _matching(pattern: re.Pattern[str], what: str) -> Callable[[Any, str], str]:
     return parse
 
 
+def parse_name(value: Any, key: str = "name") -> str:
+    """A sandbox's name: its container's name, by Docker's rules."""
+    return _matching(_NAME_RE, "sandbox name (a letter or digit, then letters, digits, '_', "
+                               "'.' or '-')")(value, key)
+
+
 def _parse_credentials(value: Any, key: str) -> str:
     if value not in CREDENTIAL_MODES:
         raise BadInput(f"Unknown credentials mode {_short(value)!r}; expected one of: "
@@ -259,7 +265,7 @@ class SandboxConfig:
     network_policy: str = _field("networkPolicy", parse_policy_name, "balanced", user_default=True)
     allow_hosts: tuple[str, ...] = _field("allowHosts", _parse_hosts, ())
     deny_hosts: tuple[str, ...] = _field("denyHosts", _parse_hosts, ())
-    name: str | None = _field("name", _matching(_NAME_RE, "container name"), None, recorded=False,
+    name: str | None = _field("name", parse_name, None, recorded=False,
                               blank_is_unset=True)
 
     @property

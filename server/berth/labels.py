@@ -21,6 +21,9 @@ TEMPLATE = PREFIX + "template"
 CONFIG = PREFIX + "config"
 USER = PREFIX + "user"
 VERSION = PREFIX + "version"
+# Set on a sandbox asked for by name (`--name`): one of several of its workspace. The workspace's
+# default sandbox (the one a request without a name means) has none.
+NAME = PREFIX + "name"
 # A throwaway container checking a template before a recreate: Berth's, but no sandbox.
 PROBE = PREFIX + "probe"
 # A filtered sandbox's egress: the token on the sandbox, its proxy container and its network; the
@@ -30,7 +33,8 @@ MARKER_EGRESS = PREFIX + "egress-proxy"
 
 
 def sandbox_labels(workspace: str, key: str, config: SandboxConfig, user: str,
-                   version: str, egress: str | None = None) -> dict[str, str]:
+                   version: str, egress: str | None = None,
+                   named: str | None = None) -> dict[str, str]:
     out = {
         MARKER: "true",
         WORKSPACE: workspace,
@@ -43,6 +47,8 @@ def sandbox_labels(workspace: str, key: str, config: SandboxConfig, user: str,
     }
     if egress:
         out[EGRESS] = egress
+    if named:
+        out[NAME] = named
     return out
 
 

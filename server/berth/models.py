@@ -6,7 +6,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from berth import labels
 from berth.config import SandboxConfig
+
+# Which sandbox of a workspace: (its real path, the name it was asked for by), None for the
+# workspace's default sandbox, the one a request without a name means.
+Slot = tuple[str, str | None]
 
 # Engine container states -> Berth's states (protocol.md, Status).
 _ENGINE_STATE = {
@@ -35,6 +40,11 @@ class Sandbox:
     labels: dict[str, str] = field(default_factory=dict)
 
     @property
+    def named(self) -> str | None:
+        """The name it was asked for by (`--name`), or None for its workspace's default sandbox."""
+        return self.labels.get(labels.NAME) or None
+
+    @property
     def state(self) -> str:
         """Berth's state for the engine's status: running, stopped, starting, removing or error."""
         return _ENGINE_STATE.get(self.status, "error")
@@ -50,6 +60,7 @@ class Sandbox:
             "state": self.state,
             "createdAt": self.created_at,
             "networkPolicy": self.config.network_policy,
+            "named": self.named is not None,
         }
 
     def to_json_detailed(self) -> dict[str, Any]:
@@ -63,10 +74,16 @@ class Status:
     sandbox: Sandbox | None = None
     drift: list[dict[str, Any]] = field(default_factory=list)
     message: str | None = None
+    name: str | None = None  # the sandbox's name when it is not the workspace's default one
+
+    @property
+    def slot(self) -> Slot:
+        return (self.workspace, self.name)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "workspace": self.workspace,
+            "name": self.name,
             "state": self.state,
             "sandbox": self.sandbox.to_json() if self.sandbox else None,
             "drift": self.drift,

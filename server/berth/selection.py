@@ -11,42 +11,49 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from berth.config import parse_name
 from berth.errors import BadInput, NotFound
 from berth.models import Sandbox
 from berth.workspace import resolve_workspace
 
 # The ways of naming sandboxes, by the protocol's parameter names.
 WORKSPACE, IDS, ALL = "workspace", "ids", "all"
+NAME = "name"  # with a workspace: which of its sandboxes
 _SAID = {WORKSPACE: "a workspace", IDS: "sandbox ids or names", ALL: "all"}
 
 
 class Lookup(Protocol):
     """What resolving needs of the engine."""
 
-    def find(self, workspace: str) -> Sandbox | None: ...
+    def find(self, workspace: str, name: str | None = None) -> Sandbox | None: ...
 
     def list(self) -> list[Sandbox]: ...
 
 
 @dataclass(frozen=True)
 class Selection:
-    """Exactly one of: a workspace (its real path), ids (ids, unique id prefixes or names; none
-    selects nothing), or every Berth sandbox."""
+    """Exactly one of: a workspace (its real path; with `name`, its sandbox of that name, else its
+    default one), ids (ids, unique id prefixes or names; none selects nothing), or every Berth
+    sandbox."""
 
     workspace: str | None = None
     ids: tuple[str, ...] | None = None
     everything: bool = False
+    name: str | None = None
 
     def __post_init__(self) -> None:
         if [self.workspace is not None, self.ids is not None, self.everything].count(True) != 1:
             raise ValueError(f"A Selection names sandboxes one way, not {self!r}.")
+        if self.name is not None and self.workspace is None:
+            raise ValueError(f"Only a workspace's sandboxes are named: {self!r}.")
 
     @classmethod
     def of(cls, *, workspace: Any = None, ids: Any = None, everything: Any = None,
-           forms: Sequence[str] = (WORKSPACE, IDS, ALL),
+           name: Any = None, forms: Sequence[str] = (WORKSPACE, IDS, ALL),
            default: Callable[[], str] | None = None, single: bool = False) -> Selection:
         """A selection from what a caller gave: `workspace` a path or file: URI, `ids` a list of
-        strings, `everything` a boolean; None (and false) is "not given". `forms` are the ways the
+        strings, `everything` a boolean, `name` the workspace's sandbox of that name; None (and
+        false) is "not given". `forms` are the ways the
         caller accepts; none given means the workspace `default()` names, when there is a
         default. `single`: the caller acts on one sandbox, so `ids` must hold exactly one."""
         if everything is not None and not isinstance(everything, bool):
@@ -56,6 +63,12 @@ class Selection:
         if len(given) > 1:
             raise BadInput(f"Name the sandboxes one way only: {_ways(forms)}; got "
                            f"{' and '.join(_SAID[g] for g in given)}.", field=given[-1])
+        if name is not None:
+            name = parse_name(name)
+            if ids is not None or everything:
+                raise BadInput(f"'{NAME}' names one of a workspace's sandboxes; with "
+                               f"{_SAID[IDS if ids is not None else ALL]} it means nothing.",
+                               field=NAME)
         if everything:
             return cls(everything=True)
         if ids is not None:
@@ -67,7 +80,7 @@ class Selection:
             if default is None:
                 raise BadInput(f"Say which sandboxes: {_ways(forms)}.")
             workspace = default()
-        return cls(workspace=resolve_workspace(workspace))
+        return cls(workspace=resolve_workspace(workspace), name=name)
 
     def sandboxes(self, lookup: Lookup) -> list[Sandbox]:
         """The sandboxes selected, each once, in the order named. Every id is checked before any
@@ -76,7 +89,10 @@ class Selection:
             return lookup.list()
         if self.ids is not None:
             return _by_refs(lookup.list() if self.ids else [], self.ids)
-        sandbox = lookup.find(self.workspace)
+        sandbox = lookup.find(self.workspace, self.name)
+        if sandbox is None and self.name is not None:
+            raise NotFound(f"The workspace {self.workspace} has no sandbox named {self.name!r}; "
+                           "run one first.", value=self.name)
         if sandbox is None:
             raise NotFound(f"The workspace {self.workspace} has no sandbox; run one first.",
                            value=self.workspace)

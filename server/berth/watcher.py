@@ -31,7 +31,8 @@ FILTERS = {"type": ["container"], "event": STATE_EVENTS, "label": [f"{labels.MAR
 # quiet engine sends nothing, so silence alone cannot tell a quiet engine from a dead link.
 MAX_SILENCE = 10.0
 
-OnChange = Callable[[str, dict[str, Any]], None]
+# (workspace, the sandbox's name when it is not the workspace's default one, the event)
+OnChange = Callable[[str, str | None, dict[str, Any]], None]
 OnAvailability = Callable[[bool], None]
 
 
@@ -86,7 +87,7 @@ class EventWatcher:
                     attrs = (event.get("Actor") or {}).get("Attributes") or {}
                     workspace = attrs.get(labels.WORKSPACE)
                     if workspace:
-                        self._on_change(workspace, event)
+                        self._on_change(workspace, attrs.get(labels.NAME) or None, event)
                 if self._stop.is_set():
                     return
                 log.info("Docker event stream ended; reconnecting")

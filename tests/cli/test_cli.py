@@ -237,3 +237,32 @@ def test_agents_lists_every_agent_with_where_its_login_lives(user_config_home):
     (user_config_home / "berth" / "config.toml").write_text('[agents.aider]\ntemplate = "t"\nbinary = 3\n')
     bad = berth("agents")
     assert bad.returncode == 2 and "config.toml, line 3: agents.aider.binary" in bad.stderr
+
+
+def test_name_makes_another_sandbox_of_the_folder_and_every_command_takes_it(workspace,
+                                                                             docker_api):
+    review = f"review-{os.urandom(3).hex()}"
+    assert berth("run", "-d", "-t", CLAUDE, "claude", cwd=workspace).returncode == 0
+    made = berth("run", "-d", "-q", "--name", review, "-t", CLAUDE, "claude", cwd=workspace)
+    assert made.returncode == 0, made.stderr
+    assert len(sandboxes_of(docker_api, workspace)) == 2
+    mine = berth("ls", "-w", workspace).stdout
+    assert review in mine and mine.count(workspace) == 2
+    wrote = berth("exec", "--name", review, "sh", "-c", "echo named > /tmp/which", cwd=workspace)
+    assert wrote.returncode == 0, wrote.stderr
+    assert berth("exec", "--name", review, "cat", "/tmp/which", cwd=workspace).stdout == "named\n"
+    assert berth("exec", "cat", "/tmp/which", cwd=workspace).returncode != 0  # the default one
+    [details] = json.loads(berth("inspect", "-w", workspace, "--name", review).stdout)
+    assert details["named"] is True and details["name"] == review
+    assert berth("logs", "--name", review, cwd=workspace).returncode == 0
+    stopped = berth("stop", "--name", review, cwd=workspace)
+    assert stopped.stdout.strip() == made.stdout.strip()
+    states = {c["Names"][0][1:]: c["State"] for c in sandboxes_of(docker_api, workspace)}
+    assert states[review] == "exited" and list(states.values()).count("running") == 1
+    missing = berth("stop", "--name", "no-such-one", cwd=workspace)
+    assert missing.returncode == 3 and "no sandbox named 'no-such-one'" in missing.stderr
+    bad = berth("run", "-d", "--name", "bad name", "claude", cwd=workspace)
+    assert bad.returncode == 2 and "'bad name' is not a valid sandbox name" in bad.stderr
+    assert berth("rm", "-w", workspace, "--name", review).returncode == 0
+    [left] = sandboxes_of(docker_api, workspace)
+    assert left["State"] == "running" and "dev.berth.name" not in left["Labels"]

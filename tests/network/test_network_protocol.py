@@ -61,3 +61,43 @@ async def test_bad_policy_requests_get_clear_errors(sessions, make_workspace, re
     assert (await s.request("sandbox/policy"))["liveAllow"] == []
     error = await s.error("sandbox/networkLog", {"tail": -1})
     assert "'tail' must be a whole number" in error.message
+
+
+async def test_named_and_agent_branch_sandboxes_each_have_their_policy_and_notify(
+        sessions, make_workspace, real_template, tmp_path, monkeypatch):
+    import os
+    import subprocess
+
+    from support.images import HOST_UID
+
+    monkeypatch.setenv("BERTH_WORKTREES", str(tmp_path / "trees"))
+    workspace = make_workspace("repo")
+    git = ["git", "-c", "safe.directory=*", "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q", "--initial-branch=main"], cwd=workspace, check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "first"], cwd=workspace, check=True)
+    subprocess.run(["chown", "-R", f"{HOST_UID}:{HOST_UID}", workspace], check=True)
+    s = await sessions([workspace], options={"template": REAL, "networkPolicy": "locked"})
+    review = f"review-{os.urandom(3).hex()}"
+    made = []
+    try:
+        named = await s.request("sandbox/run", {"name": review, "networkPolicy": "balanced"})
+        made.append(named["id"])
+        branch = await s.request("sandbox/run", {"branch": "locked-agent"})
+        made.append(branch["id"])
+        tree = branch["worktree"]["path"]
+        # Each has its own proxy and rules: the named one's balanced policy lets Debian through.
+        got = await s.request("sandbox/exec", {"name": review, "command": [
+            "curl", "-sS", "-m", "20", "-o", "/dev/null", "-w", "%{http_code}", DEBIAN]})
+        assert got["stdout"] == "200", got
+        assert (await s.request("sandbox/policy", {"name": review}))["policy"] == "balanced"
+        assert "403" in await curl(s, tree, DEBIAN)
+        block = await s.wait_block(lambda b: b["workspace"] == tree)
+        assert block["sandbox"] == branch["id"] and block["host"] == "deb.debian.org"
+        await s.request("sandbox/changePolicy", {"workspace": tree, "allow": ["deb.debian.org"]})
+        assert await curl(s, tree, DEBIAN) == "200"
+        assert (await s.request("sandbox/policy", {"name": review}))["liveAllow"] == []
+    finally:
+        if made:
+            await s.request("sandbox/remove", {"ids": made})
+        if len(made) == 2:
+            await s.request("sandbox/removeWorktree", {"branch": "locked-agent"})

@@ -22,7 +22,8 @@ async def test_first_status_for_every_folder_then_run(sessions, make_workspace):
     s = await sessions([a, b], options=TEMPLATE)
     for folder in (a, b):
         first = await s.wait_status(folder, "absent")
-        assert first == {"workspace": folder, "state": "absent", "sandbox": None, "drift": []}
+        assert first == {"workspace": folder, "name": None, "state": "absent", "sandbox": None,
+                         "drift": []}
 
     mark = len(s.statuses)
     result = await s.request("sandbox/run", {"workspace": a})
@@ -250,10 +251,12 @@ async def test_list_inspect_logs_exec_and_remove_all(sessions, make_workspace, d
     listed = {x["id"]: x for x in await s.request("sandbox/list")}
     assert {ra["id"], rb["id"]} <= set(listed)
     assert set(listed[ra["id"]]) == {"id", "name", "workspace", "agent", "template", "status",
-                                     "state", "createdAt", "networkPolicy"}
+                                     "state", "createdAt", "networkPolicy", "named"}
+    assert listed[rb["id"]]["named"] is True and listed[ra["id"]]["named"] is False
     [ia, ib] = await s.request("sandbox/inspect", {"ids": [ra["id"], box]})
     assert ia["config"]["env"] == ["SECRET"] and ib["name"] == box
-    out = await s.request("sandbox/exec", {"workspace": b, "command": ["sh", "-c", "echo hi >&2"]})
+    out = await s.request("sandbox/exec", {"workspace": b, "name": box,
+                                           "command": ["sh", "-c", "echo hi >&2"]})
     assert out == {"exitCode": 0, "stdout": "", "stderr": "hi\n"}
     assert (await s.request("sandbox/logs", {"workspace": a, "tail": 5})) == {"text": ""}
 
@@ -263,7 +266,7 @@ async def test_list_inspect_logs_exec_and_remove_all(sessions, make_workspace, d
         assert {ra["id"], rb["id"]} <= set(removed["removed"])
         assert docker_api.inspect_container(other["Id"])
         await s.wait_status(a, "absent")
-        await s.wait_status(b, "absent")
+        await s.wait_status(b, "absent", name=box)
     finally:
         docker_api.remove_container(other["Id"], force=True)
 

@@ -70,9 +70,10 @@ class Session:
     def pid(self) -> int:
         return self.process.pid
 
-    def latest(self, workspace: str) -> dict[str, Any] | None:
+    def latest(self, workspace: str, name: str | None = None) -> dict[str, Any] | None:
+        """The last status of the workspace's default sandbox (or of its one of that name)."""
         for status in reversed(self.statuses):
-            if status["workspace"] == workspace:
+            if status["workspace"] == workspace and status.get("name") == name:
                 return status
         return None
 
@@ -90,21 +91,24 @@ class Session:
             raise AssertionError(missing()) from None
 
     async def wait_status(self, workspace: str, predicate: Callable[[dict[str, Any]], bool] | str,
-                          *, after: int = 0, timeout: float = 30) -> dict[str, Any]:
-        """The first status for `workspace` at index >= `after` matching `predicate` (or state)."""
+                          *, after: int = 0, timeout: float = 30,
+                          name: str | None = None) -> dict[str, Any]:
+        """The first status for `workspace`'s default sandbox (or its one of that `name`) at index
+        >= `after` matching `predicate` (or state)."""
         if isinstance(predicate, str):
             state = predicate
             predicate = lambda s: s["state"] == state  # noqa: E731
 
         def match() -> dict[str, Any] | None:
             for status in self.statuses[after:]:
-                if status["workspace"] == workspace and predicate(status):
+                if status["workspace"] == workspace and status.get("name") == name \
+                        and predicate(status):
                     return status
             return None
 
         def missing() -> str:
             seen = [(s["state"], s.get("message")) for s in self.statuses if
-                    s["workspace"] == workspace]
+                    s["workspace"] == workspace and s.get("name") == name]
             return f"no matching status for {workspace} in {timeout}s; saw {seen}"
 
         return await self._wait(match, timeout, missing)

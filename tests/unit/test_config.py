@@ -83,7 +83,7 @@ def test_two_volumes_on_one_target_are_refused(tmp_path):
     ({"credentials": "everything"}, "Unknown credentials mode 'everything'"),
     ({"mountDockerSocket": "yes"}, "must be true or false"),
     ({"template": "has space"}, "not a valid image reference"),
-    ({"name": "-bad"}, "not a valid container name"),
+    ({"name": "-bad"}, "not a valid sandbox name"),
     ({"frobnicate": 1}, "Unknown parameter 'frobnicate'"),
 ])
 def test_bad_parameters_name_the_problem_and_value(raw, expected):

@@ -57,8 +57,8 @@ def test_a_status_is_sent_once_and_died_only_flips_the_running_one():
                           user="agent", config=SandboxConfig())
         publisher.publish(Status("/w", "running", sandbox))
         publisher.publish(Status("/w", "running", sandbox))  # identical: not sent again
-        publisher.died("/w", "ffff")  # another container: nothing
-        publisher.died("/w", "abc123def")
+        publisher.died("/w", None, "ffff")  # another container: nothing
+        publisher.died("/w", None, "abc123def")
         publisher.transient("/w", "starting", "Starting sandbox x")
         return sent
 
@@ -82,3 +82,32 @@ def test_a_deferred_auto_start_acts_on_the_first_status_known_and_never_on_a_lat
         return calls
 
     assert asyncio.run(scenario()) == ["running"]
+
+
+def test_each_sandbox_of_a_workspace_has_its_own_status_and_a_gone_named_one_is_forgotten():
+    async def scenario() -> tuple[list, StatusPublisher, list]:
+        sent: list = []
+        calls: list = []
+        publisher = _publisher(sent)
+        publisher.when_read("/w", lambda: calls.append("auto-start"))
+
+        def sandbox(name: str, labels: dict) -> Sandbox:
+            return Sandbox(id=name[:12], full_id=name, name=name, workspace="/w", agent="claude",
+                           template="t:1", status="running", created_at="", user="agent",
+                           config=SandboxConfig(), labels=labels)
+
+        review = sandbox("review", {"dev.berth.name": "review"})
+        publisher.publish(Status("/w", "running", review, name="review"))
+        assert calls == []  # a named sandbox says nothing of the folder's default one
+        publisher.publish(Status("/w", "stopped", sandbox("default", {})))
+        assert calls == ["auto-start"]
+        publisher.died("/w", "review", "review")
+        publisher.publish(Status("/w", "absent", name="review"))
+        return sent, publisher, calls
+
+    sent, publisher, _ = asyncio.run(scenario())
+    assert [(s["name"], s["state"]) for s in sent] == [
+        ("review", "running"), (None, "stopped"), ("review", "stopped"), ("review", "absent")]
+    assert publisher.last("/w").state == "stopped"
+    assert publisher.last("/w", "review") is None  # gone, and said once: forgotten
+    assert [s.name for s in publisher.of_workspace("/w")] == [None]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from berth.config import SandboxConfig
+from berth.engine.lookup import pick
 from berth.errors import BadInput, NotFound
 from berth.models import Sandbox
 from berth.selection import IDS, WORKSPACE, Selection
@@ -22,8 +23,8 @@ class Engine:
         self.sandboxes = list(sandboxes)
         self.listed = 0
 
-    def find(self, workspace: str) -> Sandbox | None:
-        return next((s for s in self.sandboxes if s.workspace == workspace), None)
+    def find(self, workspace: str, name: str | None = None) -> Sandbox | None:
+        return pick([s for s in self.sandboxes if s.workspace == workspace], name)
 
     def list(self) -> list[Sandbox]:
         self.listed += 1

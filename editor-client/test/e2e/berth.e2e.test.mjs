@@ -16,15 +16,47 @@ import {
   containers,
   docker,
   Editor,
+  git,
   log,
+  makeRepository,
   makeWorkspace,
   prepare,
   waitUntil,
+  worktrees,
+  worktreeWorkspaces,
+  WORKTREES,
   writeSettings,
+  writeUserConfig,
+  writeUserSettings,
 } from './harness.mjs';
 
 const TEMPLATE = 'berth-test/claude:1';
 const T = { timeout: 240_000 };
+/** The agent branches made from the palette: each branch with the agent that works on it. */
+const AGENT_BRANCHES = [
+  ['agent-one', 'claude'],
+  ['agent-two', 'gemini'],
+];
+
+/** `locator` once it shows, within the time a click needs to open something. */
+function waitFor(locator) {
+  return locator.waitFor({ timeout: 20_000 }).then(() => locator);
+}
+
+/** Clicks the inline action `action` of a tree row until `opened` (what it opens) shows: the view may
+ * draw the row anew (a refresh after a status change), taking a click with it. */
+async function rowAction(row, action, opened) {
+  for (let attempt = 1; ; attempt++) {
+    await row.hover();
+    await row.locator(`.action-label[aria-label="${action}"]`).first().click();
+    try {
+      return await opened();
+    } catch (err) {
+      if (attempt === 3) throw err;
+      log(`${action} opened nothing (attempt ${attempt}): clicking again`);
+    }
+  }
+}
 
 describe('Berth in VS Code', { concurrency: false }, () => {
   const editor = new Editor();
@@ -32,9 +64,13 @@ describe('Berth in VS Code', { concurrency: false }, () => {
   let ws1;
   let ws2;
   let ws3;
+  let repo;
   let win;
   let win2;
   let win3;
+  let win4;
+  /** The worktree of each agent branch, by branch. */
+  const worktreeOf = {};
   let failed = false;
 
   before(async () => {
@@ -44,15 +80,22 @@ describe('Berth in VS Code', { concurrency: false }, () => {
     ws2 = makeWorkspace('bravo', { 'berth.autoStart': 'always' });
     // A policy narrower than the user's own (the default, balanced) widens nothing: no consent asked.
     ws3 = makeWorkspace('charlie', { 'berth.networkPolicy': 'locked' });
-    made.push(ws1, ws2, ws3);
-    await cleanup(made); // leftovers of an earlier, interrupted run of these same paths
+    // A git repository for the agent branches (git worktrees Berth makes under WORKTREES).
+    repo = await makeRepository('delta', {});
+    made.push(ws1, ws2, ws3, repo);
+    // Leftovers of an earlier, interrupted run of these same paths (worktrees' sandboxes included).
+    await cleanup([...made, ...(await worktreeWorkspaces())]);
     await editor.start();
   }, T);
 
   after(async () => {
     if (failed) log(`Berth output:\n${berthLog()}`);
     await editor.stop();
-    await cleanup(made);
+    await cleanup([...made, ...(await worktreeWorkspaces())]);
+    for (const w of await worktrees(repo).catch(() => [])) {
+      await git(repo, 'worktree', 'remove', '--force', w.path).catch((e) => log(`git worktree remove ${w.path}: ${e.message}`));
+      log(`removed worktree ${w.path}`);
+    }
   }, T);
 
   const step = (name, fn) =>
@@ -65,7 +108,7 @@ describe('Berth in VS Code', { concurrency: false }, () => {
         await fn();
       } catch (err) {
         failed = true;
-        const shown = win3 ?? win2 ?? win;
+        const shown = win4 ?? win3 ?? win2 ?? win;
         if (shown) await shown.screenshot(`failed-${name.replace(/\W+/g, '-')}`).catch(() => undefined);
         throw err;
       }
@@ -221,9 +264,12 @@ describe('Berth in VS Code', { concurrency: false }, () => {
     await row.hover();
     await row.locator('.action-label[aria-label="Stop"]').first().click();
     await win2.statusBar(/Berth: stopped$/);
-    const list = await containers(ws2);
+    // The status comes from the engine's event; on a busy engine `docker ps` may say so a moment later.
+    const list = await waitUntil('docker says the sandbox exited', async () => {
+      const found = await containers(ws2);
+      return found.length === 1 && found[0].state === 'exited' ? found : undefined;
+    }, 30_000);
     assert.equal(list.length, 1);
-    assert.equal(list[0].state, 'exited');
     // The row is drawn anew for its stopped state (no Stop action): click Show Logs on that one.
     await row.locator('.action-label[aria-label="Stop"]').waitFor({ state: 'detached' });
     // The view may draw the row anew once more (a refresh after the stop), taking a click with it:
@@ -252,10 +298,13 @@ describe('Berth in VS Code', { concurrency: false }, () => {
     const input = page.locator('.quick-input-widget input');
     await input.waitFor({ state: 'visible' });
     await input.fill('>Berth: ');
-    for (const title of ['Run Agent', 'Start Sandbox', 'Stop Sandbox', 'Recreate Sandbox', 'Remove All Sandboxes', 'Edit Network Rules…']) {
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Berth: Run Agent' }).first().waitFor();
+    await win2.screenshot('11-palette');
+    // More commands than the list shows at once: each is looked for by its own title.
+    for (const title of ['Run Agent', 'Start Sandbox', 'Stop Sandbox', 'Recreate Sandbox', 'Remove All Sandboxes', 'Edit Network Rules…', 'Run Agent on New Branch…']) {
+      await input.fill(`>Berth: ${title}`);
       await page.locator('.quick-input-list .monaco-list-row', { hasText: `Berth: ${title}` }).first().waitFor();
     }
-    await win2.screenshot('11-palette');
     await page.keyboard.press('Escape');
     await win2.close();
   });
@@ -323,5 +372,97 @@ describe('Berth in VS Code', { concurrency: false }, () => {
     assert.deepEqual(policy.liveDeny, ['example.org']);
     await win3.screenshot('16-denied');
     await win3.close();
+  });
+  step('Run Agent on New Branch, twice: two agents on two branches, each in a worktree of its own with its sandbox', async () => {
+    // Each agent runs from its own template (the user's config file), not the one template the
+    // steps above set for every agent.
+    writeUserConfig('[agents.claude]\ntemplate = "berth-test/claude:1"\n\n[agents.gemini]\ntemplate = "berth-test/gemini:1"\n');
+    writeUserSettings({});
+    win4 = await editor.open(repo);
+    const page = win4.page;
+    // Tall enough for the Sandboxes view to draw every row: the engine may hold others' sandboxes too.
+    await page.setViewportSize({ width: 1400, height: 1400 });
+    await win4.statusBar(/Berth: absent$/);
+    for (const [branch, agent] of AGENT_BRANCHES) {
+      await win4.command('Berth: Run Agent on New Branch…');
+      await win4.answer(/in a worktree of its own outside your working tree/, branch);
+      // The folder's current agent is offered first: claude, as nothing else is set.
+      const rows = page.locator('.quick-input-list .monaco-list-row');
+      await rows.first().waitFor();
+      assert.match(await rows.first().textContent(), /^\s*claude.*current/s);
+      await win4.pick(new RegExp(`^\\s*${agent}\\s*$`));
+      await win4.toast(new RegExp(`${agent} works on branch "${branch}" of "delta" in a worktree of its own`));
+      await page.locator('.tab', { hasText: `Berth: ${agent} on ${branch} (delta)` }).first().waitFor();
+      await page.locator('.xterm-rows', { hasText: `fake-agent ${agent}` }).first().waitFor();
+      await win4.screenshot(`17-agent-branch-${branch}`);
+    }
+    // git: one worktree per branch, under BERTH_WORKTREES; the user's own working tree is untouched.
+    const trees = await worktrees(repo);
+    assert.deepEqual(trees.map((w) => w.branch).sort(), AGENT_BRANCHES.map(([b]) => b));
+    for (const w of trees) {
+      assert.ok(w.path.startsWith(fs.realpathSync(WORKTREES) + '/'), `${w.path} is under ${WORKTREES}`);
+      worktreeOf[w.branch] = w.path;
+      made.push(w.path);
+    }
+    assert.equal(await git(repo, 'rev-parse', '--abbrev-ref', 'HEAD'), 'main');
+    assert.equal(await git(repo, 'status', '--porcelain'), '');
+    // Docker: each worktree has its own running sandbox, of its own agent; the folder itself none.
+    for (const [branch, agent] of AGENT_BRANCHES) {
+      const list = await containers(worktreeOf[branch]);
+      assert.equal(list.length, 1, `one sandbox for ${branch}`);
+      assert.equal(list[0].state, 'running');
+      assert.equal(await docker('inspect', '-f', '{{index .Config.Labels "dev.berth.agent"}}', list[0].id), agent);
+    }
+    assert.deepEqual(await containers(repo), []);
+    await win4.statusBar(/Berth: absent$/);
+    await win4.command('Notifications: Clear All Notifications');
+    // The views: both branches with their running sandbox, and both sandboxes by repository and branch.
+    await win4.command('View: Show Berth');
+    const branches = page.locator('.pane', { hasText: 'Agent Branches' });
+    const sandboxes = page.locator('.pane', { hasText: 'Sandboxes' });
+    for (const [branch, agent] of AGENT_BRANCHES) {
+      await branches.locator('.monaco-list-row', { hasText: new RegExp(`${branch}.*↑0 ↓0 · .* · ${agent} running`) }).first().waitFor();
+      await sandboxes.locator('.monaco-list-row', { hasText: new RegExp(`delta \\(branch ${branch}\\).*running · ${agent}`) }).first().waitFor();
+    }
+    await win4.screenshot('18-agent-branches-view');
+  });
+
+  step('Show Diff, and Remove Worktree: refused while it holds uncommitted work; else it goes with its sandbox, its branch stays', async () => {
+    const page = win4.page;
+    const branches = page.locator('.pane', { hasText: 'Agent Branches' });
+    const row = (branch) => branches.locator('.monaco-list-row', { hasText: branch }).first();
+    // What an agent does in its worktree: change a file and not commit it.
+    fs.appendFileSync(path.join(worktreeOf['agent-two'], 'README.md'), '\nAn agent was here.\n');
+
+    await rowAction(row('agent-two'), 'Show Diff', () =>
+      page.locator('.tab', { hasText: 'delta-agent-two.diff' }).first().waitFor({ timeout: 20_000 }),
+    );
+    await page.locator('.view-lines', { hasText: '+An agent was here.' }).first().waitFor();
+    await win4.screenshot('19-branch-diff');
+
+    // The server refuses, names the file, and nothing changes.
+    const refused = await rowAction(row('agent-two'), 'Remove Worktree', () =>
+      waitFor(win4.page.locator('.monaco-dialog-box', { hasText: /Remove the worktree of branch "agent-two"\?/ }).first()),
+    );
+    const question = await refused.textContent();
+    assert.match(question, new RegExp(`Worktree: ${worktreeOf['agent-two']}`));
+    assert.match(question, /The branch agent-two and its commits stay in the repository "delta"/);
+    await win4.click(refused, 'Remove Worktree');
+    await win4.toast(/has 1 uncommitted change \(README\.md\); commit, stash or discard it first\. Nothing was removed\./);
+    await win4.screenshot('20-remove-refused');
+    assert.equal((await containers(worktreeOf['agent-two']))[0]?.state, 'running');
+    assert.ok(fs.existsSync(worktreeOf['agent-two']));
+
+    const box = await rowAction(row('agent-one'), 'Remove Worktree', () =>
+      waitFor(win4.page.locator('.monaco-dialog-box', { hasText: /Remove the worktree of branch "agent-one"\?/ }).first()),
+    );
+    await win4.click(box, 'Remove Worktree');
+    await win4.toast(/removed the worktree of branch "agent-one" and 1 sandbox\. The branch and its commits stay\./);
+    assert.deepEqual(await containers(worktreeOf['agent-one']), []);
+    assert.ok(!fs.existsSync(worktreeOf['agent-one']), 'the worktree folder is gone');
+    assert.deepEqual((await worktrees(repo)).map((w) => w.branch), ['agent-two']);
+    assert.match(await git(repo, 'rev-parse', '--verify', 'refs/heads/agent-one'), /^[0-9a-f]{40}$/, 'the branch stays');
+    await row('agent-one').waitFor({ state: 'detached' });
+    await win4.screenshot('21-worktree-removed');
   });
 });

@@ -18,6 +18,8 @@ export const CODE_SERVER =
   process.env.BERTH_E2E_CODE_SERVER || path.join(REPO, '.e2e/code-server/node_modules/code-server/out/node/entry.js');
 export const CHROMIUM = process.env.BERTH_E2E_CHROMIUM || '/usr/bin/chromium';
 export const VSIX = process.env.BERTH_E2E_VSIX || path.join(REPO, 'berth-0.1.0.vsix');
+/** Where the server makes agent branches' worktrees (BERTH_WORKTREES), inside the run folder. */
+export const WORKTREES = path.join(RUN, 'worktrees');
 const LONG = 120_000;
 
 const { chromium } = await import(path.join(REPO, 'node_modules/playwright-core/index.mjs'));
@@ -46,6 +48,9 @@ function env() {
   // Sandboxes are filtered by default: the server builds its network proxy from this base, which must
   // be on the engine (no registry answers here), as in the Python tests.
   e.BERTH_PROXY_BASE ||= 'berth-test/debian:bookworm';
+  // Agent branches' worktrees go under the run folder, never into the real user's data folder.
+  e.BERTH_WORKTREES = WORKTREES;
+  fs.mkdirSync(WORKTREES, { recursive: true });
   return e;
 }
 
@@ -56,8 +61,23 @@ export const EXTENSIONS = path.join(RUN, 'extensions');
  * .vsix installed into a fresh extensions dir. */
 export async function prepare(userBerth = {}) {
   fs.rmSync(RUN, { recursive: true, force: true });
-  fs.mkdirSync(path.join(USER_DATA, 'User'), { recursive: true });
   fs.mkdirSync(EXTENSIONS, { recursive: true });
+  writeUserSettings(userBerth);
+  if (!fs.existsSync(VSIX)) throw new Error(`${VSIX} is missing: run npm run package first`);
+  const { stdout } = await exec(
+    NODE24,
+    [CODE_SERVER, '--user-data-dir', USER_DATA, '--extensions-dir', EXTENSIONS, '--install-extension', VSIX, '--force'],
+    { env: env(), timeout: LONG },
+  );
+  log(stdout.trim().split('\n').pop());
+  const installed = fs.readdirSync(EXTENSIONS).filter((d) => d.startsWith('berth.berth-'));
+  if (!installed.length) throw new Error(`the .vsix did not install: ${stdout}`);
+}
+
+/** The user settings: the test's quiet defaults and `userBerth`, the user's own berth.* settings.
+ * A window opened afterwards starts with them. */
+export function writeUserSettings(userBerth = {}) {
+  fs.mkdirSync(path.join(USER_DATA, 'User'), { recursive: true });
   fs.writeFileSync(
     path.join(USER_DATA, 'User', 'settings.json'),
     JSON.stringify(
@@ -81,15 +101,13 @@ export async function prepare(userBerth = {}) {
       2,
     ),
   );
-  if (!fs.existsSync(VSIX)) throw new Error(`${VSIX} is missing: run npm run package first`);
-  const { stdout } = await exec(
-    NODE24,
-    [CODE_SERVER, '--user-data-dir', USER_DATA, '--extensions-dir', EXTENSIONS, '--install-extension', VSIX, '--force'],
-    { env: env(), timeout: LONG },
-  );
-  log(stdout.trim().split('\n').pop());
-  const installed = fs.readdirSync(EXTENSIONS).filter((d) => d.startsWith('berth.berth-'));
-  if (!installed.length) throw new Error(`the .vsix did not install: ${stdout}`);
+}
+
+/** The user's Berth config file (~/.config/berth/config.toml of the editor's environment). */
+export function writeUserConfig(toml) {
+  const dir = path.join(RUN, 'xdg', 'config', 'berth');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'config.toml'), toml);
 }
 
 /** A workspace folder under the run folder with the given .vscode/settings.json. */
@@ -105,6 +123,42 @@ export function makeWorkspace(name, settings) {
 }
 
 const HOST_UID = 1234;
+
+/** git in `repo`, as the tests' user (root on CI) on a folder another uid owns; its stdout. */
+export async function git(repo, ...args) {
+  const { stdout } = await exec('git', ['-c', 'safe.directory=*', '-C', repo, ...args], { timeout: LONG });
+  return stdout.trim();
+}
+
+/** A workspace folder that is a git repository with one commit (its files) on `main`, owned like
+ * the other test folders. */
+export async function makeRepository(name, settings) {
+  const dir = makeWorkspace(name, settings);
+  await git(dir, 'init', '-q', '-b', 'main');
+  await git(dir, 'add', '-A');
+  await git(dir, '-c', 'user.name=Berth e2e', '-c', 'user.email=e2e@berth.invalid', 'commit', '-q', '-m', 'The first commit');
+  if (process.getuid && process.getuid() === 0) await exec('chown', ['-R', `${HOST_UID}:${HOST_UID}`, dir]);
+  return dir;
+}
+
+/** The linked worktrees of `repo` (`git worktree list`, without the main working tree): path and branch. */
+export async function worktrees(repo) {
+  const out = await git(repo, 'worktree', 'list', '--porcelain');
+  return out
+    .split('\n\n')
+    .map((record) => ({
+      path: /^worktree (.*)$/m.exec(record)?.[1],
+      branch: /^branch refs\/heads\/(.*)$/m.exec(record)?.[1] ?? null,
+    }))
+    .filter((w) => w.path)
+    .slice(1);
+}
+
+/** The workspaces of Berth sandboxes in worktrees under WORKTREES (an earlier run's included). */
+export async function worktreeWorkspaces() {
+  const out = await docker('ps', '-a', '--filter', 'label=dev.berth.sandbox=true', '--format', '{{.Label "dev.berth.workspace"}}');
+  return [...new Set(out.split('\n').filter((ws) => ws.startsWith(WORKTREES + '/')))];
+}
 
 export function writeSettings(dir, settings) {
   fs.writeFileSync(path.join(dir, '.vscode', 'settings.json'), JSON.stringify(settings, null, 2) + '\n');

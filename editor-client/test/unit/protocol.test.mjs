@@ -44,6 +44,11 @@ test('each request sends its method and exactly its params', async () => {
   await api.policy({ workspace: '/w' });
   await api.changePolicy({ ids: ['abcdef012345'], reset: true, allow: ['example.com'], deny: ['*.ads.test'] });
   await api.networkLog({ workspace: '/w', tail: 50 });
+  await api.stop({ workspace: '/w', name: 'review' });
+  await api.run({ workspace: '/w', branch: 'agent/fix', agent: 'gemini' });
+  await api.worktrees({ workspace: '/w' });
+  await api.worktreeDiff({ workspace: '/w', branch: 'agent/fix' });
+  await api.removeWorktree({ workspace: '/w', branch: 'agent/fix' });
   assert.deepEqual(sent, [
     ['sandbox/run', { workspace: '/w', agentArgs: ['-c'] }],
     ['sandbox/recreate', { workspace: '/w' }],
@@ -58,5 +63,10 @@ test('each request sends its method and exactly its params', async () => {
     ['sandbox/policy', { workspace: '/w' }],
     ['sandbox/changePolicy', { ids: ['abcdef012345'], reset: true, allow: ['example.com'], deny: ['*.ads.test'] }],
     ['sandbox/networkLog', { workspace: '/w', tail: 50 }],
+    ['sandbox/stop', { workspace: '/w', name: 'review' }],
+    ['sandbox/run', { workspace: '/w', branch: 'agent/fix', agent: 'gemini' }],
+    ['sandbox/worktrees', { workspace: '/w' }],
+    ['sandbox/worktreeDiff', { workspace: '/w', branch: 'agent/fix' }],
+    ['sandbox/removeWorktree', { workspace: '/w', branch: 'agent/fix' }],
   ]);
 });

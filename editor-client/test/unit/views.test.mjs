@@ -1,9 +1,10 @@
-// Unit tests of views.ts: the status bar item, tooltips, tree and pick rows, drift messages (compiled to out/unit by `npm run compile:unit`).
+// Unit tests of views.ts: the status bar item, tooltips, tree and pick rows (Sandboxes and Agent
+// Branches), drift messages (compiled to out/unit by `npm run compile:unit`).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 
-import { drift, sandbox, status } from './fixtures.mjs';
+import { branch, branchSandbox, drift, namedSandbox, namedStatus, sandbox, status, worktreePath } from './fixtures.mjs';
 
 const require = createRequire(import.meta.url);
 const st = require('../../../out/unit/states.js');
@@ -133,4 +134,94 @@ test('the tooltip and the Sandboxes view show the network policy', () => {
   assert.equal(networkPolicy, 'balanced');
   assert.doesNotMatch(views.statusTooltip(status('running', { sandbox: old })), /Network/);
   assert.equal(views.sandboxTreeItem(old).description, 'running · claude · berth-test/claude:1');
+});
+
+test("the status bar counts the folder's other sandboxes that exist, and its tooltip lists them", () => {
+  const others = [namedStatus('running'), namedStatus('stopped', { name: 'tests', sandbox: { ...namedSandbox, name: 'tests', agent: 'claude', state: 'stopped' } })];
+  const v = views.statusBarView(status('running'), 'running', { others });
+  assert.equal(v.text, '$(vm-running) Berth: running +2');
+  assert.equal(v.accessibility, 'Berth: running, and 2 other sandboxes');
+  assert.match(v.tooltip, /\*\*Other sandboxes of this folder\*\*/);
+  assert.match(v.tooltip, /- `review`: running · gemini\n- `tests`: stopped · claude/);
+  // The +N follows the default sandbox's own label, drift and folder name included.
+  const drifted = views.statusBarView(status('stopped', { drift }), 'running', { folderName: 'api', multiRoot: true, others });
+  assert.equal(drifted.text, '$(warning) Berth (api): stopped (settings changed) +2');
+  // Even with no default sandbox, the others are counted.
+  assert.equal(views.statusBarView(status('absent'), 'running', { others: [others[0]] }).text, '$(circle-large-outline) Berth: absent +1');
+});
+
+test('a removed (absent) sandbox made by name is not counted, nor is the default one', () => {
+  const v = views.statusBarView(status('running'), 'running', { others: [namedStatus('absent'), status('running')] });
+  assert.equal(v.text, '$(vm-running) Berth: running');
+  assert.equal(v.accessibility, 'Berth: running');
+  assert.doesNotMatch(v.tooltip, /Other sandboxes/);
+  assert.equal(views.statusBarView(status('running'), 'running', { others: [namedStatus('running')] }).accessibility, 'Berth: running, and 1 other sandbox');
+});
+
+test("a named sandbox's tooltip names it", () => {
+  assert.match(views.statusTooltip(namedStatus('running'), { folderName: 'proj' }), /^\*\*Berth sandbox `review` of proj\*\*/);
+  assert.match(views.statusTooltip(status('running'), { folderName: 'proj' }), /^\*\*Berth sandbox of proj\*\*/);
+});
+
+test('Sandboxes view: a sandbox made by name shows its name, a worktree\'s its repository and branch', () => {
+  assert.equal(views.sandboxTreeItem(sandbox).label, 'proj');
+  assert.equal(views.sandboxTreeItem({ ...sandbox, named: false }).label, 'proj');
+  assert.equal(views.sandboxTreeItem(namedSandbox).label, 'proj (review)');
+  assert.match(views.sandboxTreeItem(namedSandbox).tooltip, /Berth sandbox `review` of/);
+  const place = { repository: 'proj', branch: 'agent/fix' };
+  assert.equal(views.sandboxTreeItem(branchSandbox, undefined, undefined, place).label, 'proj (branch agent/fix)');
+  assert.equal(
+    views.sandboxTreeItem({ ...branchSandbox, named: true, name: 'second' }, undefined, undefined, place).label,
+    'proj (branch agent/fix, second)',
+  );
+  assert.equal(views.sandboxTreeItem(branchSandbox, undefined, undefined, { repository: 'proj', branch: null }).label, 'proj (detached worktree)');
+  // Without the listing (a repository that is not open), the worktree's folder name.
+  assert.equal(views.sandboxTreeItem(branchSandbox).label, 'agent-fix');
+});
+
+test('Sandboxes view: a named sandbox takes its own live status, not the default one\'s', () => {
+  // The default sandbox of the folder is stopping; the named one is not.
+  const t = views.sandboxTreeItem(namedSandbox, status('stopping'));
+  assert.equal(t.contextValue, 'berth.sandbox.running');
+  const own = views.sandboxTreeItem(namedSandbox, namedStatus('stopping'));
+  assert.equal(own.contextValue, 'berth.sandbox.stopping');
+});
+
+test('Agent Branches: label, ahead/behind, changes and the sandbox state', () => {
+  const t = views.branchTreeItem(branch());
+  assert.equal(t.label, 'agent/fix');
+  assert.equal(t.description, '↑2 ↓0 · 3 changes · claude running');
+  assert.equal(t.icon, 'git-branch');
+  assert.equal(t.color, 'testing.iconPassed');
+  assert.equal(t.contextValue, 'berth.branch.managed');
+  assert.match(t.tooltip, /^\*\*Agent branch agent\/fix\*\*/);
+  assert.match(t.tooltip, new RegExp(`Worktree: \`${worktreePath}\``));
+  assert.match(t.tooltip, /Base: `main` \(2 ahead, 0 behind\)/);
+  assert.match(t.tooltip, /Uncommitted: 3 changes/);
+  assert.match(t.tooltip, /- `berth-claude-agent-fix-5e6f7a`: running · claude · `berth-test\/claude:1`/);
+});
+
+test('Agent Branches: clean, one change, no sandbox, no base, several sandboxes', () => {
+  assert.equal(views.branchTreeItem(branch({ changes: 0, dirty: false, sandboxes: [] })).description, '↑2 ↓0 · clean · no sandbox');
+  assert.equal(views.branchTreeItem(branch({ changes: 1 })).description, '↑2 ↓0 · 1 change · claude running');
+  const noBase = views.branchTreeItem(branch({ base: null, ahead: null, behind: null, changes: 0 }));
+  assert.equal(noBase.description, 'clean · claude running');
+  assert.match(noBase.tooltip, /Base: none to compare with/);
+  const two = branch({ sandboxes: [{ ...branchSandbox, state: 'stopped', status: 'exited' }, { ...namedSandbox, workspace: worktreePath }] });
+  const t = views.branchTreeItem(two);
+  assert.equal(t.description, '↑2 ↓0 · 3 changes · claude stopped, review: gemini running');
+  assert.equal(t.color, 'testing.iconPassed', 'one running sandbox colours the row');
+  const stopped = views.branchTreeItem(branch({ sandboxes: [{ ...branchSandbox, state: 'stopped' }] }));
+  assert.equal(stopped.color, undefined);
+  const broken = views.branchTreeItem(branch({ sandboxes: [{ ...branchSandbox, state: 'error' }] }));
+  assert.equal(broken.icon, 'error');
+});
+
+test("Agent Branches: a sandbox's busy live state shows; context values say what can be done", () => {
+  const live = (s) => (s.id === branchSandbox.id ? { workspace: worktreePath, name: null, state: 'stopping', sandbox: branchSandbox, drift: [] } : undefined);
+  assert.equal(views.branchTreeItem(branch(), live).description, '↑2 ↓0 · 3 changes · claude stopping…');
+  assert.equal(views.branchTreeItem(branch({ managed: false })).contextValue, 'berth.branch.user');
+  const detached = views.branchTreeItem(branch({ branch: null, managed: false }));
+  assert.equal(detached.label, '(detached at 0123456)');
+  assert.equal(detached.contextValue, 'berth.branch.user.detached');
 });

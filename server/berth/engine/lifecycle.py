@@ -35,8 +35,9 @@ _BACKGROUND = ThreadPoolExecutor(max_workers=4, thread_name_prefix="berth-egress
 
 def create(api: docker.APIClient, workspace: str, config: SandboxConfig, progress: Progress,
            warnings: list[str], *, adopt: bool = True, keep_spare: bool = False,
-           use_spare: bool = True) -> tuple[Sandbox, bool]:
-    """Create, start and set up the workspace's sandbox; whether this call created it. With `adopt`,
+           use_spare: bool = True, named: bool = False) -> tuple[Sandbox, bool]:
+    """Create, start and set up the workspace's sandbox; whether this call created it. `named`: it
+    is one asked for by its name (`config.name`), not the workspace's default one. With `adopt`,
     a name taken by this workspace's sandbox (made by another window at the same moment) means that
     one is used instead. A filtered sandbox takes the engine's spare network and proxy when there
     is one (`use_spare`); with `keep_spare` (a long-lived caller) a new spare is made afterwards."""
@@ -74,7 +75,8 @@ def create(api: docker.APIClient, workspace: str, config: SandboxConfig, progres
             working_dir=workspace,
             environment=setup.environment(config, agent, filtered=token is not None),
             labels=labels.sandbox_labels(workspace, workspace_key(workspace), config,
-                                         templates.image_user(image), __version__, token),
+                                         templates.image_user(image), __version__, token,
+                                         named=name if named else None),
             host_config=api.create_host_config(
                 mounts=setup.mounts(workspace, config, agent), privileged=False,
                 network_mode=egress.names(token)[1] if token else None,
@@ -91,7 +93,7 @@ def create(api: docker.APIClient, workspace: str, config: SandboxConfig, progres
         raise Conflict(f"The container name {name!r} is already used by another container; "
                        "choose another name.", field="name", value=name)
     if created is None:
-        return _adopt(api, workspace, name, progress, warnings), False
+        return _adopt(api, workspace, name, progress, warnings, named), False
     try:
         claimed = spare is None or egress.claim_spare(api, spare)
     except BaseException:
@@ -106,7 +108,7 @@ def create(api: docker.APIClient, workspace: str, config: SandboxConfig, progres
         # Another Berth claimed that spare first: this sandbox gets a network and proxy of its own.
         remove_container(api, created, f"Removing the half-made sandbox {name}")
         return create(api, workspace, config, progress, warnings, adopt=adopt,
-                      keep_spare=keep_spare, use_spare=False)
+                      keep_spare=keep_spare, use_spare=False, named=named)
     sandbox = lookup.by_id(api, created)
     if sandbox is None:
         raise EngineError(f"Sandbox {name} vanished right after it was created.")
@@ -146,7 +148,7 @@ def _abandon(api: docker.APIClient, token: str | None, proxy: Future[None] | Non
 
 
 def _adopt(api: docker.APIClient, workspace: str, name: str, progress: Progress,
-           warnings: list[str]) -> Sandbox:
+           warnings: list[str], named: bool) -> Sandbox:
     """Another window or the CLI created this workspace's sandbox at the same moment: use it."""
     # The engine reserves a name before the container it names shows in its list: right after
     # a 409 the winner's container may not be listed yet. Look again briefly before calling the
@@ -161,6 +163,10 @@ def _adopt(api: docker.APIClient, workspace: str, name: str, progress: Progress,
         raise Conflict(
             f"The container name {name!r} is already used by a container that is not this "
             "workspace's sandbox; choose another name.", field="name", value=name)
+    if other.named != (name if named else None):
+        said = ("this workspace's default sandbox: run it without a name" if other.named is None
+                else f"this workspace's sandbox named {other.named!r}: run it with that name")
+        raise Conflict(f"The container name {name!r} is {said}.", field="name", value=name)
     # Its creator starts and sets it up: wait for that rather than race it (starting a container
     # the engine is still registering fails with "No such container"). One still `created`
     # after the wait was left by a creator that died: it is started here.
@@ -232,7 +238,7 @@ def replace(api: docker.APIClient, workspace: str, old: Sandbox, config: Sandbox
             aside = None  # removed meanwhile: there is nothing left to keep
     try:
         new, _ = create(api, workspace, config, progress, warnings, adopt=False,
-                        keep_spare=keep_spare)
+                        keep_spare=keep_spare, named=old.named is not None)
     except BaseException:
         if aside is not None:
             _take_name_back(api, old, aside)

@@ -27,10 +27,22 @@ def list_sandboxes(api: docker.APIClient) -> list[Sandbox]:
     return sorted((s for s in sandboxes if s), key=lambda s: s.created_at)
 
 
-def find(api: docker.APIClient, workspace: str) -> Sandbox | None:
-    """The workspace's sandbox, or None when it has none."""
+def of_workspace(api: docker.APIClient, workspace: str) -> list[Sandbox]:
+    """Every sandbox of the workspace, its default one and those asked for by name, oldest first."""
     found = [s for s in map(from_summary, _summaries(
         api, labels.workspace_filter(workspace_key(workspace)))) if s and s.workspace == workspace]
+    return sorted(found, key=lambda s: s.created_at)
+
+
+def find(api: docker.APIClient, workspace: str, name: str | None = None) -> Sandbox | None:
+    """The workspace's sandbox, or None when it has none: its default one, or with `name` the one
+    asked for by that name."""
+    return pick(of_workspace(api, workspace), name)
+
+
+def pick(sandboxes: list[Sandbox], name: str | None) -> Sandbox | None:
+    """Of one workspace's sandboxes, the one `name` means (None: the default one)."""
+    found = [s for s in sandboxes if s.named == name]
     if not found:
         return None
     # Only a crash or an outside `docker` command can leave two; the running, newest one wins.

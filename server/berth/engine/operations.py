@@ -1,6 +1,7 @@
 """Engine: every operation the front ends (the stdio server and the CLI) ask of Berth, over docker-py.
 
-One container per workspace, found by labels, never anything else. Each operation reads top to bottom
+One container per workspace by default (more when asked for by name), found by labels, never
+anything else. Each operation reads top to bottom
 here; the steps are in the modules beside this one (lookup, lifecycle, setup, commands, templates,
 connection). Every method is blocking; the server calls them from its own worker threads.
 """
@@ -14,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, TypeVar
 
 from berth import user_config
-from berth.config import ConfigRequest
+from berth.config import ConfigRequest, parse_name
 from berth.engine import commands, egress, lifecycle, lookup, setup, templates
 from berth.engine.connection import Connection
 from berth.engine.setup import SOCKET_WARNING
@@ -71,32 +72,45 @@ class Engine:
     def list(self) -> list[Sandbox]:
         return lookup.list_sandboxes(self.api)
 
-    def find(self, workspace: str) -> Sandbox | None:
-        return lookup.find(self.api, workspace)
+    def find(self, workspace: str, name: str | None = None) -> Sandbox | None:
+        return lookup.find(self.api, workspace, name)
 
-    def require(self, workspace: str) -> Sandbox:
-        """The workspace's sandbox; NotFound when it has none."""
-        return Selection(workspace=workspace).one(self)
+    def require(self, workspace: str, name: str | None = None) -> Sandbox:
+        """The workspace's sandbox (of that name); NotFound when it has none."""
+        return Selection(workspace=workspace, name=name).one(self)
+
+    def names(self, workspace: str) -> list[str]:
+        """The names of the workspace's sandboxes asked for by name, oldest first."""
+        return list(dict.fromkeys(s.named for s in lookup.of_workspace(self.api, workspace)
+                                  if s.named))
 
     def select(self, which: Selection) -> list[Sandbox]:
         return which.sandboxes(self)
 
-    def status(self, workspace: str, request: ConfigRequest | None = None) -> Status:
-        sandbox = self.find(workspace)
+    def status(self, workspace: str, request: ConfigRequest | None = None,
+               name: str | None = None) -> Status:
+        """The status of the workspace's sandbox (of that name); drift from `request`, which is
+        the folder's settings and so only compared with its default sandbox."""
+        sandbox = self.find(workspace, name)
         seen = lookup.inspected(self.api, sandbox) if sandbox is not None else None
         if seen is None:
-            return Status(workspace=workspace, state="absent")
+            return Status(workspace=workspace, state="absent", name=name)
         sandbox, container_env = seen
-        drift = [] if request is None else \
+        drift = [] if request is None or name is not None else \
             _with_user_defaults(request).drift(sandbox.config, container_env)
-        return Status(workspace=workspace, state=sandbox.state, sandbox=sandbox, drift=drift)
+        return Status(workspace=workspace, state=sandbox.state, sandbox=sandbox, drift=drift,
+                      name=name)
 
     # -- run ------------------------------------------------------------------------------------
 
     def run(self, workspace: str, request: ConfigRequest, agent_args: Iterable[str] = (), *,
             recreate: bool = False, progress: Progress = _no_progress,
-            guard: Guard | None = None, tty: bool = True) -> RunResult:
+            guard: Guard | None = None, tty: bool = True, name: str | None = None,
+            drift_from: ConfigRequest | None = None) -> RunResult:
         """Create the workspace's sandbox if it has none, start it if stopped; never run the agent.
+        With `name`, the workspace's sandbox of that name (created beside its default one).
+        `drift_from`: what an existing sandbox is compared with, when not all of `request` (a named
+        sandbox keeps what it was made with: only what the caller asks for now can drift).
 
         The result carries the argv that attaches the agent interactively (`tty`: from a terminal).
         A request that differs from the recorded configuration leaves the sandbox as it is and
@@ -105,11 +119,13 @@ class Engine:
         """
         agent_args = tuple(agent_args)
         request = _with_user_defaults(request)
+        if name is not None:
+            request = ConfigRequest({**request.fields, "name": parse_name(name)})
         api = self.api
         pulled: str | None = None
         while True:
             with self._workspace_lock(workspace):
-                existing = self.find(workspace)
+                existing = self.find(workspace, name)
                 # Environment values live only in the container itself: read them where they
                 # matter.
                 container_env = (lookup.container_env(api, existing) if existing is not None
@@ -119,7 +135,8 @@ class Engine:
                 missing = self._missing_template(existing, request, recreate, pulled)
                 if missing is None:
                     return self._run_locked(workspace, request, agent_args, existing,
-                                            container_env, recreate, progress, tty)
+                                            container_env, recreate, progress, tty,
+                                            named=name is not None, drift_from=drift_from)
             # A pull may take minutes: it happens with the workspace's lock released, so a `stop`
             # or `remove` of the same workspace never waits behind a download; then the run
             # starts over, since anything may have changed meanwhile.
@@ -140,7 +157,8 @@ class Engine:
 
     def _run_locked(self, workspace: str, request: ConfigRequest, agent_args: tuple[str, ...],
                     existing: Sandbox | None, container_env: Mapping[str, str], recreate: bool,
-                    progress: Progress, tty: bool) -> RunResult:
+                    progress: Progress, tty: bool, *, named: bool,
+                    drift_from: ConfigRequest | None) -> RunResult:
         """`run`'s work once the workspace's lock is held and the template is on the engine."""
         api = self.api
         created = False
@@ -162,12 +180,12 @@ class Engine:
         elif existing is None:
             existing, created = lifecycle.create(api, workspace, request.resolve(None),
                                                  progress, setup_warnings,
-                                                 keep_spare=self.keep_spare)
+                                                 keep_spare=self.keep_spare, named=named)
         elif existing.status != "running":
             existing = lifecycle.start(api, existing, progress, setup_warnings)
         else:
             existing = setup.ensure_set_up(api, existing, setup_warnings)
-        drift = [] if created else request.drift(existing.config, container_env)
+        drift = [] if created else (drift_from or request).drift(existing.config, container_env)
         if existing.config.mount_docker_socket:
             warnings.append(SOCKET_WARNING)
         warnings += mount_warnings(existing.config)

@@ -16,6 +16,7 @@ from berth import __version__
 from berth.engine import Engine
 from berth.lsp import sandbox_requests
 from berth.lsp.auto_start import AutoStart
+from berth.lsp.branch_requests import BranchRequests
 from berth.lsp.engine_events import EngineEvents
 from berth.lsp.folders import Folders
 from berth.lsp.network_blocks import BlockNotifier
@@ -45,6 +46,7 @@ def build(engine: Engine | None = None) -> tuple[BerthServer, EngineEvents]:
     sandbox_requests.register(server, SandboxRequests(engine, folders, status, starter,
                                                       server.workers))
     sandbox_requests.register(server, NetworkRequests(engine, folders, server.workers))
+    sandbox_requests.register(server, BranchRequests(engine, folders, status, server.workers))
     status.listen(BlockNotifier(server.protocol.notify, engine, folders).status_changed)
     WorkspaceSync(server, folders, status, auto_start, events).register()
     refuse_oversized(server)

@@ -23,14 +23,14 @@ class EngineEvents:
         loop = asyncio.get_running_loop()
         status = self._status
 
-        def on_change(workspace: str, event: dict[str, Any]) -> None:
+        def on_change(workspace: str, name: str | None, event: dict[str, Any]) -> None:
             # `die`: show it stopped at once; the refresh that follows confirms it from the engine.
             container = event.get("id") if event.get("Action") == "die" else None
 
             def apply() -> None:
                 if container:
-                    status.died(workspace, container)
-                status.soon(workspace)
+                    status.died(workspace, name, container)
+                status.soon(workspace, name)
             loop.call_soon_threadsafe(apply)
 
         def on_availability(available: bool) -> None:

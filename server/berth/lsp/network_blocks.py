@@ -18,11 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 from berth.engine import egress
 from berth.errors import BerthError
+from berth.worktrees import is_agent_branch
 
 if TYPE_CHECKING:
     from berth.engine import Engine
     from berth.lsp.folders import Folders
-    from berth.models import Sandbox, Status
+    from berth.models import Sandbox, Slot, Status
 
 log = logging.getLogger(__name__)
 
@@ -111,30 +112,33 @@ class BlockNotifier:
         self._notify = notify
         self._engine = engine
         self._folders = folders
-        self._following: dict[str, _Follower] = {}
+        self._following: dict[Slot, _Follower] = {}
 
     def status_changed(self, status: Status) -> None:
-        """Follow the folder's sandbox while it runs filtered (open folders only: statuses of
-        every other sandbox on the engine are sent too, and a thread each would not scale)."""
+        """Follow the sandboxes of open folders and of agent branches while they run filtered (not
+        others: statuses of every sandbox on the engine are sent, and a thread each would not
+        scale)."""
         sandbox = status.sandbox
         wanted = (sandbox if sandbox is not None and status.state == "running"
                   and sandbox.config.network_policy != "open"
-                  and self._folders.get(status.workspace) is not None else None)
-        current = self._following.get(status.workspace)
+                  and (self._folders.get(status.workspace) is not None
+                       or is_agent_branch(status.workspace)) else None)
+        current = self._following.get(status.slot)
         if current is not None and (wanted is None or current.sandbox.id != wanted.id):
             current.stop()
-            del self._following[status.workspace]
+            del self._following[status.slot]
             current = None
         if wanted is not None and current is None:
             loop = asyncio.get_running_loop()
 
             def found(block: egress.Block, sandbox: Sandbox = wanted) -> None:
-                params = {"workspace": sandbox.workspace, "sandbox": sandbox.id,
+                params = {"workspace": sandbox.workspace, "name": sandbox.named,
+                          "sandbox": sandbox.id,
                           "agent": sandbox.agent, **block.to_json()}
                 loop.call_soon_threadsafe(self._notify, NOTIFICATION, params)
 
             follower = _Follower(self._engine, wanted, found)
-            self._following[status.workspace] = follower
+            self._following[status.slot] = follower
             follower.start()
 
     def stop(self) -> None:

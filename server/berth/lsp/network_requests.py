@@ -9,7 +9,7 @@ from berth.engine.egress import policy_info
 from berth.errors import BadInput
 from berth.lsp.sandbox_requests import Handler, only, string_list
 from berth.network.rules import Policy, parse_patterns
-from berth.selection import IDS, WORKSPACE, Selection
+from berth.selection import IDS, NAME, WORKSPACE, Selection
 
 if TYPE_CHECKING:
     from berth.engine import Engine
@@ -31,13 +31,13 @@ class NetworkRequests:
         }
 
     async def policy(self, params: dict[str, Any]) -> Any:
-        only(params, (WORKSPACE, IDS))
+        only(params, (WORKSPACE, NAME, IDS))
         sandbox, policy = await self._workers.engine(self._engine.policy, self._which(params))
         return policy_info(sandbox, policy)
 
     async def change(self, params: dict[str, Any]) -> Any:
         """`reset` first, then `allow`, then `deny`: deny wins within one request too."""
-        only(params, (WORKSPACE, IDS, "allow", "deny", "reset"))
+        only(params, (WORKSPACE, NAME, IDS, "allow", "deny", "reset"))
         # null is "not given", as everywhere in the protocol.
         allow = parse_patterns(string_list(_given(params, "allow", []), "allow"), "allow")
         deny = parse_patterns(string_list(_given(params, "deny", []), "deny"), "deny")
@@ -56,7 +56,7 @@ class NetworkRequests:
         return policy_info(sandbox, policy)
 
     async def log(self, params: dict[str, Any]) -> Any:
-        only(params, (WORKSPACE, IDS, "tail"))
+        only(params, (WORKSPACE, NAME, IDS, "tail"))
         tail = params.get("tail")
         if tail is not None and (not isinstance(tail, int) or isinstance(tail, bool) or tail < 0):
             raise BadInput(f"'tail' must be a whole number, got {tail!r:.40}.", field="tail")
@@ -65,7 +65,7 @@ class NetworkRequests:
 
     def _which(self, params: dict[str, Any]) -> Selection:
         return Selection.of(workspace=params.get(WORKSPACE), ids=params.get(IDS),
-                            forms=(WORKSPACE, IDS), single=True,
+                            name=params.get(NAME), forms=(WORKSPACE, IDS), single=True,
                             default=lambda: self._folders.resolve(None))
 
 

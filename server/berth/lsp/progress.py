@@ -22,11 +22,12 @@ log = logging.getLogger(__name__)
 
 class ProgressReporter:
     def __init__(self, server: LanguageServer, status: StatusPublisher, title: str,
-                 workspace: str) -> None:
+                 workspace: str, name: str | None = None) -> None:
         self._server = server
         self._status = status
         self._title = title
         self._workspace = workspace
+        self._name = name
         self._token: str | None = None
         self._loop = asyncio.get_running_loop()
 
@@ -49,7 +50,7 @@ class ProgressReporter:
 
     def _report_on_loop(self, phase: str, message: str) -> None:
         state = "starting" if phase == "starting" else "creating"
-        self._status.transient(self._workspace, state, message)
+        self._status.transient(self._workspace, state, message, self._name)
         if self._token is not None:
             self._server.work_done_progress.report(
                 self._token, types.WorkDoneProgressReport(message=message))

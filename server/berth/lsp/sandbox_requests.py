@@ -11,11 +11,12 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from berth.agents import agents
-from berth.config import parse_agent_args, parse_request
+from berth.branches import run_on_branch
+from berth.config import ConfigRequest, parse_agent_args, parse_name, parse_request
 from berth.errors import BadInput
 from berth.lsp.params import plain
-from berth.models import Status
-from berth.selection import ALL, IDS, WORKSPACE, Selection
+from berth.models import RunResult, Status
+from berth.selection import ALL, IDS, NAME, WORKSPACE, Selection
 
 if TYPE_CHECKING:
     from berth.engine import Engine
@@ -43,9 +44,12 @@ COMMANDS = {
     "sandbox/policy": "berthServer.policy",
     "sandbox/changePolicy": "berthServer.changePolicy",
     "sandbox/networkLog": "berthServer.networkLog",
+    "sandbox/worktrees": "berthServer.worktrees",
+    "sandbox/removeWorktree": "berthServer.removeWorktree",
+    "sandbox/worktreeDiff": "berthServer.worktreeDiff",
 }
 
-RUN_EXTRA = ("workspace", "agentArgs", "recreate", "accept")
+RUN_EXTRA = ("workspace", "agentArgs", "recreate", "accept", "branch", "base")
 
 
 def only(params: dict[str, Any], allowed: tuple[str, ...]) -> None:
@@ -83,7 +87,14 @@ class SandboxRequests:
     async def run(self, params: dict[str, Any], *, recreate: bool = False) -> Any:
         workspace = self._folders.resolve(params.get("workspace"))
         explicit = parse_request(params, ignore=RUN_EXTRA)
-        request = explicit.over(self._folders.settings_for(workspace))
+        # A name given with the request picks (or makes) the workspace's sandbox of that name; the
+        # folder's `name` setting only names its default one.
+        name = explicit.fields.get(NAME)
+        settings = self._folders.settings_for(workspace)
+        if params.get("branch") is not None:
+            # The folder's `name` names its own sandbox: a worktree's gets a name of its own.
+            settings = ConfigRequest({k: v for k, v in settings.fields.items() if k != NAME})
+        request = explicit.over(settings)
         agent_args = parse_agent_args(params.get("agentArgs"))
         recreate = recreate or params.get("recreate") is True
         if "recreate" in params and params["recreate"] is not None \
@@ -92,38 +103,58 @@ class SandboxRequests:
                            field="recreate")
         accepted = (string_list(params["accept"], "accept")
                     if params.get("accept") is not None else [])
-        result = await self._starter.start(workspace, request, agent_args, recreate=recreate,
-                                           explicit=explicit, accepted=accepted)
-        return result.to_json()
+        branch, base = text_param(params, "branch"), text_param(params, "base")
+        if base is not None and branch is None:
+            raise BadInput("'base' only says where a new 'branch' starts; give 'branch' too.",
+                           field="base", value=base)
+        # A named sandbox keeps what it was made with: the folder's settings are its default one's.
+        drift_from = explicit if name is not None else None
+        if branch is None:
+            result = await self._starter.start(workspace, request, agent_args, recreate=recreate,
+                                               explicit=explicit, accepted=accepted, name=name,
+                                               drift_from=drift_from)
+            return result.to_json()
+        loop = asyncio.get_running_loop()
+
+        def run_in(path: str) -> RunResult:
+            # On a command worker: the start's own awaits run on the loop meanwhile.
+            return asyncio.run_coroutine_threadsafe(self._starter.start(
+                path, request, agent_args, recreate=recreate, explicit=explicit,
+                accepted=accepted, name=name, folder=workspace, drift_from=drift_from),
+                loop).result()
+
+        result, worktree, made = await self._workers.command(run_on_branch, workspace, branch,
+                                                             base, run_in)
+        return {**result.to_json(), "worktree": {**worktree.to_json(), "made": made}}
 
     async def recreate(self, params: dict[str, Any]) -> Any:
         return await self.run(params, recreate=True)
 
     async def stop(self, params: dict[str, Any]) -> Any:
-        only(params, (WORKSPACE, IDS, ALL))
+        only(params, (WORKSPACE, NAME, IDS, ALL))
         which = self._selection(params, (WORKSPACE, IDS, ALL))
         if which.workspace is None:
             stopped = await self._workers.engine(self._engine.stop_selected, which)
             self._status.soon()
             return [sandbox.to_json() for sandbox in stopped]
-        self._status.transient(which.workspace, "stopping")
+        self._status.transient(which.workspace, "stopping", name=which.name)
         try:
             [sandbox] = await self._workers.engine(self._engine.stop_selected, which)
         finally:
-            self._status.soon(which.workspace)
+            self._status.soon(which.workspace, which.name)
         return sandbox.to_json()
 
     async def remove(self, params: dict[str, Any]) -> Any:
-        only(params, (WORKSPACE, IDS, ALL))
+        only(params, (WORKSPACE, NAME, IDS, ALL))
         which = self._selection(params, (WORKSPACE, IDS, ALL))
         if which.workspace is None:
             removed = await self._workers.engine(self._engine.remove, which)
         else:
-            self._status.transient(which.workspace, "removing")
+            self._status.transient(which.workspace, "removing", name=which.name)
             try:
                 removed = await self._workers.engine(self._engine.remove, which)
             finally:
-                self._status.soon(which.workspace)
+                self._status.soon(which.workspace, which.name)
         self._status.soon()
         return {"removed": removed}
 
@@ -132,13 +163,13 @@ class SandboxRequests:
         return [s.to_json() for s in await self._workers.engine(self._engine.list)]
 
     async def inspect(self, params: dict[str, Any]) -> Any:
-        only(params, (WORKSPACE, IDS))
+        only(params, (WORKSPACE, NAME, IDS))
         which = self._selection(params, (WORKSPACE, IDS))
         found = await self._workers.engine(self._engine.inspect, which)
         return [s.to_json_detailed() for s in found]
 
     async def exec_(self, params: dict[str, Any]) -> Any:
-        only(params, (WORKSPACE, IDS, "command"))
+        only(params, (WORKSPACE, NAME, IDS, "command"))
         command = string_list(params.get("command"), "command")
         if not command:
             raise BadInput("'command' must name a program to run, got an empty list.",
@@ -150,7 +181,7 @@ class SandboxRequests:
         return result.to_json()
 
     async def logs(self, params: dict[str, Any]) -> Any:
-        only(params, (WORKSPACE, IDS, "tail"))
+        only(params, (WORKSPACE, NAME, IDS, "tail"))
         tail = params.get("tail")
         if tail is not None and (not isinstance(tail, int) or isinstance(tail, bool) or tail < 0):
             raise BadInput(f"'tail' must be a whole number of lines, got {tail!r}.", field="tail")
@@ -162,22 +193,38 @@ class SandboxRequests:
         """The sandboxes the params name (`forms` of them allowed); none named: the only open
         folder's."""
         return Selection.of(workspace=params.get(WORKSPACE), ids=params.get(IDS),
-                            everything=params.get(ALL), forms=forms,
+                            everything=params.get(ALL), name=params.get(NAME), forms=forms,
                             default=lambda: self._folders.resolve(None), single=single)
 
     async def status(self, params: dict[str, Any]) -> Any:
-        only(params, ("workspace",))
-        if params.get("workspace") is not None:
-            workspaces = [self._folders.resolve(params["workspace"])]
+        only(params, (WORKSPACE, NAME))
+        if params.get(WORKSPACE) is not None:
+            workspaces = [self._folders.resolve(params[WORKSPACE])]
+        elif params.get(NAME) is not None:
+            workspaces = [self._folders.resolve(None)]  # the name is of the only open folder's
         else:
             workspaces = [f.path for f in self._folders]
-        await asyncio.gather(*(self._status.refresh(w) for w in workspaces))
-        return [(self._status.last(w) or Status(w, "absent")).to_json() for w in workspaces]
+        if params.get(NAME) is not None:
+            name = parse_name(params[NAME])
+            await self._status.refresh(workspaces[0], name)
+            return [(self._status.last(workspaces[0], name)
+                     or Status(workspaces[0], "absent", name=name)).to_json()]
+        await asyncio.gather(*(self._status.refresh_workspace(w) for w in workspaces))
+        return [s.to_json() for w in workspaces for s in self._status.of_workspace(w)]
 
     async def agents_(self, params: dict[str, Any]) -> Any:
         only(params, ())
         table = await self._workers.engine(agents)
         return [a.to_json() for a in table.values()]
+
+
+def text_param(params: dict[str, Any], name: str) -> str | None:
+    value = params.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value or "\x00" in value:
+        raise BadInput(f"'{name}' must be a non-empty string, got {value!r:.80}.", field=name)
+    return value
 
 
 def string_list(value: Any, name: str) -> list[str]:

@@ -32,23 +32,28 @@ class SandboxStarter:
 
     async def start(self, workspace: str, request: ConfigRequest, agent_args: tuple[str, ...] = (),
                     *, recreate: bool = False, explicit: ConfigRequest | None = None,
-                    accepted: list[str] | None = None) -> RunResult:
-        """engine.run with `$/progress`, transient statuses and warnings.
+                    accepted: list[str] | None = None, name: str | None = None,
+                    folder: str | None = None,
+                    drift_from: ConfigRequest | None = None) -> RunResult:
+        """engine.run with `$/progress`, transient statuses and warnings; `name`: the workspace's
+        sandbox of that name rather than its default one. `folder`: the open folder whose settings
+        `request` holds, when the workspace is not that folder itself (an agent branch's worktree).
 
         Values that only the folder's own files ask for are checked by the engine's guard, under
         the workspace's lock, right before anything would be created (trust.py)."""
-        items = await self._workers.engine(self._folders.consent_items, workspace,
+        items = await self._workers.engine(self._folders.consent_items, folder or workspace,
                                            explicit or ConfigRequest())
         guard = require_consent(items, accepted or [], items[0].source if items else "")
         title = f"Berth: {'recreating' if recreate else 'starting'} sandbox"
         try:
-            async with ProgressReporter(self._server, self._status, title, workspace) as progress:
+            async with ProgressReporter(self._server, self._status, title, workspace,
+                                        name) as progress:
                 result = await self._workers.engine(
                     self._engine.run, workspace, request, agent_args, recreate=recreate,
-                    progress=progress, guard=guard)
+                    progress=progress, guard=guard, name=name, drift_from=drift_from)
         finally:
             # Also after a failure: the transient `creating` must give way to the engine's truth.
-            self._status.soon(workspace)
+            self._status.soon(workspace, name)
         for warning in result.warnings:
             self._warn(warning)
         return result

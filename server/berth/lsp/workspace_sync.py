@@ -65,7 +65,7 @@ class WorkspaceSync:
             self._folders.remove(gone.uri)
         added = [f for f in (self._folders.add(a.uri) for a in params.event.added) if f]
         await self._pull_settings(added)
-        await asyncio.gather(*(self._status.refresh(f.path) for f in added))
+        await asyncio.gather(*(self._status.refresh_workspace(f.path) for f in added))
         await asyncio.gather(*(self._auto_start.folder_opened(f) for f in added))
 
     async def _configuration_changed(self, params: types.DidChangeConfigurationParams) -> None:

@@ -1,0 +1,118 @@
+// What the agent-branch commands do: Run Agent on New Branch (a folder's new branch, in a worktree
+// of its own, with the agent the user picks), and the Agent Branches view's Attach Agent, Show Diff,
+// Open in New Window and Remove Worktree. The server makes, lists and removes the worktrees; the
+// words are branches.ts's.
+
+import * as vscode from 'vscode';
+
+import { agentPickItems, currentAgent } from './agents';
+import {
+  branchRef,
+  defaultSandbox,
+  diffName,
+  diffText,
+  removedMessage,
+  removeWorktreeQuestion,
+  validateBranchName,
+  worktreeMadeMessage,
+} from './branches';
+import { BranchNode } from './branchesView';
+import { ReadOnlyDocuments } from './documents';
+import type { RunParams, RunResult } from './protocol';
+import { BerthServer } from './server';
+import { SECTION } from './settings';
+import { SandboxStatuses } from './statuses';
+import { openBranchAgentTerminal } from './terminals';
+import { Folder } from './workspaceFolders';
+
+export class BranchActions {
+  constructor(
+    private readonly server: BerthServer,
+    private readonly statuses: SandboxStatuses,
+    private readonly documents: ReadOnlyDocuments,
+    /** Both views list worktrees and their sandboxes: what a change here changes. */
+    private readonly refreshViews: () => void,
+  ) {}
+
+  /** Berth: Run Agent on New Branch…: a branch name, an agent, then the agent in the branch's worktree. */
+  async runOnNewBranch(folder: Folder): Promise<void> {
+    const input = await vscode.window.showInputBox({
+      title: `Berth: Run Agent on New Branch (${folder.name})`,
+      prompt:
+        'The branch the agent works on, in a worktree of its own outside your working tree. ' +
+        'A new branch starts from the current branch; an existing one is reused.',
+      placeHolder: 'agent/fix-login',
+      validateInput: validateBranchName,
+      ignoreFocusOut: true,
+    });
+    const branch = input?.trim();
+    if (!branch) return;
+    const agent = await this.pickAgent(folder, branch);
+    if (!agent) return;
+    await this.runAgent(folder, { workspace: folder.path, branch, agent }, branch);
+  }
+
+  /** The view's Attach Agent: the branch's sandbox (started, or made when it has none) and its agent. */
+  async attach(node: BranchNode): Promise<void> {
+    const branch = node.branch.branch;
+    if (!branch) return; // a detached worktree has no branch to run on (the menu does not offer it)
+    // The agent the worktree's sandbox was made with: the folder's setting may name another by now.
+    const agent = defaultSandbox(node.branch)?.agent;
+    await this.runAgent(node.folder, { workspace: node.folder.path, branch, ...(agent ? { agent } : {}) }, branch);
+  }
+
+  async showDiff(node: BranchNode): Promise<void> {
+    const result = await this.server.api.worktreeDiff({ workspace: node.folder.path, branch: branchRef(node.branch) });
+    if (result) await this.documents.showDiff(diffName(node.folder.name, node.branch), diffText(result.text, result.base));
+  }
+
+  async openInNewWindow(node: BranchNode): Promise<void> {
+    await vscode.commands.executeCommand('vscode.openFolder', vscode.Uri.file(node.branch.path), { forceNewWindow: true });
+  }
+
+  /** Removes the worktree and its sandboxes, after a modal; the server refuses uncommitted work. */
+  async remove(node: BranchNode): Promise<void> {
+    const question = removeWorktreeQuestion(node.branch, node.folder.name);
+    const ok = await vscode.window.showWarningMessage(question.message, { modal: true, detail: question.detail }, 'Remove Worktree');
+    if (ok !== 'Remove Worktree') return;
+    // A refusal (uncommitted changes, a worktree Berth did not make) is the server's error message.
+    const result = await this.server.api.removeWorktree({ workspace: node.folder.path, branch: branchRef(node.branch) });
+    this.refreshViews();
+    if (result) void vscode.window.showInformationMessage(removedMessage(node.branch, result.removed));
+  }
+
+  /** The agent for a new branch: the folder's current one is offered first. */
+  private async pickAgent(folder: Folder, branch: string): Promise<string | undefined> {
+    const agents = await this.server.api.agents();
+    if (!agents) return undefined;
+    const setting = vscode.workspace.getConfiguration(SECTION, folder.ws.uri).get<string | null>('agent');
+    const current = currentAgent(setting, this.statuses.of(folder));
+    if (!agents.length) return current.name;
+    const items = agentPickItems(agents, current).map((row) =>
+      row.current ? { ...row, iconPath: new vscode.ThemeIcon('check') } : row,
+    );
+    const picked = await vscode.window.showQuickPick(items, {
+      title: `Berth: Agent for branch ${branch} (${folder.name})`,
+      placeHolder: 'The agent that works on the branch',
+      matchOnDescription: true,
+      matchOnDetail: true,
+      ignoreFocusOut: true,
+    });
+    return picked?.name;
+  }
+
+  /** sandbox/run with a branch (consent asked as for Run Agent, by the server transport), then the
+   * agent's terminal in the worktree. */
+  private async runAgent(folder: Folder, params: RunParams & { branch: string }, branch: string): Promise<void> {
+    const result: RunResult | undefined = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Window, title: `Berth: branch ${branch}` },
+      () => this.server.api.run(params),
+    );
+    // Even a failed run may have left something to show (a worktree it could not take back).
+    this.refreshViews();
+    if (!result) return;
+    const made = worktreeMadeMessage(result, folder.name);
+    if (made) void vscode.window.showInformationMessage(made);
+    openBranchAgentTerminal(result.agent, folder, branch, result.worktree?.path ?? result.workspace, result.attach.argv);
+  }
+}
