@@ -4,12 +4,15 @@
 // words are branches.ts's.
 
 import * as vscode from 'vscode';
+import { ResponseError } from 'vscode-languageclient/node';
 
 import { agentPickItems, currentAgent } from './agents';
 import {
   branchRef,
   defaultSandbox,
   diffName,
+  discardIgnoredQuestion,
+  ignoredFilesOf,
   diffText,
   removedMessage,
   removeWorktreeQuestion,
@@ -75,8 +78,28 @@ export class BranchActions {
     const question = removeWorktreeQuestion(node.branch, node.folder.name);
     const ok = await vscode.window.showWarningMessage(question.message, { modal: true, detail: question.detail }, 'Remove Worktree');
     if (ok !== 'Remove Worktree') return;
-    // A refusal (uncommitted changes, a worktree Berth did not make) is the server's error message.
-    const result = await this.server.api.removeWorktree({ workspace: node.folder.path, branch: branchRef(node.branch) });
+    const params = { workspace: node.folder.path, branch: branchRef(node.branch) };
+    const api = await this.server.viewApi();
+    if (!api) {
+      await this.server.ensureRunning(); // says it is not running
+      return;
+    }
+    let result: Awaited<ReturnType<typeof api.removeWorktree>>;
+    try {
+      result = await api.removeWorktree(params);
+    } catch (err) {
+      // Files git ignores (an .env, build output) are asked about once more, by name; any other
+      // refusal (uncommitted changes, a worktree Berth did not make) is the server's message.
+      const ignored = err instanceof ResponseError ? ignoredFilesOf(err.data) : undefined;
+      if (!ignored) {
+        void vscode.window.showErrorMessage(err instanceof Error ? err.message : String(err));
+        return;
+      }
+      const again = discardIgnoredQuestion(node.branch, ignored);
+      const yes = await vscode.window.showWarningMessage(again.message, { modal: true, detail: again.detail }, 'Remove With Them');
+      if (yes !== 'Remove With Them') return;
+      result = await this.server.api.removeWorktree({ ...params, discardIgnored: true });
+    }
     this.refreshViews();
     if (result) void vscode.window.showInformationMessage(removedMessage(node.branch, result.removed));
   }

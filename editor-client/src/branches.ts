@@ -67,6 +67,22 @@ export function removedMessage(branch: Pick<AgentBranch, 'branch' | 'path'>, rem
   return `Berth: removed ${what}${also}.${stays}`;
 }
 
+/** The ignored files a `removeWorktree` refusal names in its data (`ignored`), or undefined when it
+ * was refused for anything else. */
+export function ignoredFilesOf(data: unknown): string[] | undefined {
+  const ignored = (data as { ignored?: unknown } | null | undefined)?.ignored;
+  return Array.isArray(ignored) && ignored.every((f) => typeof f === 'string') && ignored.length ? ignored : undefined;
+}
+
+/** The second question, after a refusal for ignored files: remove it with them? */
+export function discardIgnoredQuestion(branch: Pick<AgentBranch, 'branch' | 'path'>, ignored: readonly string[]): { message: string; detail: string } {
+  const label = branch.branch ? `branch "${branch.branch}"` : branch.path;
+  return {
+    message: `The worktree of ${label} holds files git ignores. Remove it with them?`,
+    detail: `${ignored.join('\n')}\n\nThese files are not in any commit: removing the worktree deletes them for good.`,
+  };
+}
+
 /** What is said when a run made the branch's worktree (nothing when it reused one). */
 export function worktreeMadeMessage(result: Pick<RunResult, 'agent' | 'worktree'>, folderName: string): string | undefined {
   const w = result.worktree;

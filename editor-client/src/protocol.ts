@@ -272,6 +272,11 @@ export interface ByWorktree {
   branch: string;
 }
 
+export interface RemoveWorktreeParams extends ByWorktree {
+  /** Remove it even though it holds files git ignores (they go with it). */
+  discardIgnored?: boolean;
+}
+
 export interface ChangePolicyParams {
   /** Host patterns to allow (also taken off the rules denied since creation). */
   allow?: string[];
@@ -346,7 +351,7 @@ export interface Requests {
   worktrees(params: { workspace?: string }): Promise<AgentBranch[] | undefined>;
   /** Removes the worktree's sandboxes, then the worktree; its branch and commits stay. Refused
    * (`conflict`) when it holds uncommitted work or was not made by Berth. */
-  removeWorktree(params: ByWorktree): Promise<{ worktree: Worktree; removed: string[] } | undefined>;
+  removeWorktree(params: RemoveWorktreeParams): Promise<{ worktree: Worktree; removed: string[] } | undefined>;
   /** A unified diff against the merge-base with its base branch, uncommitted changes included. */
   worktreeDiff(params: ByWorktree): Promise<{ base: string | null; text: string } | undefined>;
 }

@@ -66,6 +66,8 @@ _UNTRUSTED_SCOPES = ("local", "worktree")
 _NAME_BYTES = 200
 _ZERO_SHA = "0" * 40
 _HOW_MANY_NAMED = 3
+# Ignored files a refusal carries in its data, for a client to show before asking to discard them.
+_IGNORED_LISTED = 20
 
 
 @dataclass(frozen=True)
@@ -687,7 +689,7 @@ def removable(path: str, ref: str, *, discard_ignored: bool = False) -> Worktree
         raise Conflict(f"The worktree {worktree.path} holds files git ignores ({_first(ignored)}), "
                        "which removing it would delete; remove it with them only if they can go "
                        "(berth worktrees rm --discard-ignored). Nothing was removed.",
-                       field="branch", value=ref)
+                       field="branch", value=ref, ignored=ignored[:_IGNORED_LISTED])
     return worktree
 
 

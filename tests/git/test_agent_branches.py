@@ -152,8 +152,18 @@ async def test_the_protocol_runs_agents_on_branches_lists_diffs_and_removes_them
     assert refused.code == -32004 and "new.txt" in refused.message
     assert Path(worktree, "new.txt").exists()
     os.remove(os.path.join(worktree, "new.txt"))
+    # A file git ignores (the agent writes .gitignore): named in the refusal's data, and removed
+    # only when the client asks again with discardIgnored.
+    Path(worktree, "info").mkdir()
+    Path(worktree, "info", "secret.env").write_text("TOKEN=1\n")
+    exclude = Path(repo, ".git", "info", "exclude")
+    exclude.parent.mkdir(exist_ok=True)
+    exclude.write_text("*.env\n")
+    ignored = await s.error("sandbox/removeWorktree", {"branch": "one"})
+    assert ignored.code == -32004 and ignored.data["ignored"] == ["info/"], ignored.data
+    assert Path(worktree, "info", "secret.env").exists()
     mark = len(s.statuses)
-    removed = await s.request("sandbox/removeWorktree", {"branch": "one"})
+    removed = await s.request("sandbox/removeWorktree", {"branch": "one", "discardIgnored": True})
     assert removed["removed"] == [first["id"]] and not os.path.exists(worktree)
     await s.wait_status(worktree, "absent", after=mark)
     assert await s.request("sandbox/worktrees", {}) == []

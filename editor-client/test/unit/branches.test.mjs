@@ -119,3 +119,15 @@ test('statuses: a folder opened through a symlink finds the status of its real p
   statuses.clear();
   assert.equal(statuses.of(linked), undefined);
 });
+
+test('a refusal for ignored files names them, and only that refusal asks to discard them', () => {
+  assert.deepEqual(br.ignoredFilesOf({ kind: 'conflict', field: 'branch', ignored: ['.env', 'build/'] }), ['.env', 'build/']);
+  assert.equal(br.ignoredFilesOf({ kind: 'conflict', field: 'branch' }), undefined, 'uncommitted changes: no second question');
+  assert.equal(br.ignoredFilesOf({ ignored: [] }), undefined);
+  assert.equal(br.ignoredFilesOf({ ignored: [3] }), undefined);
+  assert.equal(br.ignoredFilesOf(undefined), undefined);
+  const q = br.discardIgnoredQuestion({ branch: 'agent-one', path: '/w/agent-one' }, ['.env', 'build/']);
+  assert.match(q.message, /branch "agent-one" holds files git ignores/);
+  assert.match(q.detail, /^\.env\nbuild\/\n/);
+  assert.match(q.detail, /deletes them for good/);
+});
