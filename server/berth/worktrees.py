@@ -476,29 +476,26 @@ def ensure_worktree(path: str, branch: str, base: str | None = None) -> tuple[Wo
     return _describe(repo, made_entry, entries[0], _recorded_bases(repo.toplevel)), True
 
 
-def _give_to_owner(repo: Repository, worktree: str, branch: str) -> None:
+def _give_to_owner(repo: Repository, worktree: str | None = None, branch: str = "") -> None:
     """As root, on another user's repository: what root just made for a worktree becomes the
     owner's (see the module's docstring): the worktree, its folder in the git directory, the
-    branch's ref and reflog, and the config. Nothing else (the folders above the worktree stay
-    root's), only what root owns, and never through a link: every folder is opened without
-    following one, since a sandbox's agent can write the git directory meanwhile."""
+    branch's ref and reflog, and the config (only the config without WORKTREE: git rewrites it
+    whole). Nothing else (the folders above the worktree stay root's), only what root owns, and
+    never through a link: every folder is opened without following one, since a sandbox's agent
+    can write the git directory meanwhile."""
     owner = os.stat(repo.toplevel)
     if os.geteuid() != 0 or owner.st_uid == 0:
         return
     ids = (owner.st_uid, owner.st_gid)
+    _chown_tree(repo.common_dir, "config", ids, tree=False)
+    if worktree is None:
+        return
     _chown_tree(os.path.dirname(worktree), os.path.basename(worktree), ids)
     linked = linked_worktree(worktree)
     if linked is not None:
         _chown_tree(repo.common_dir, os.path.relpath(linked.admin, repo.common_dir), ids)
-    for rel in (f"refs/heads/{branch}", f"logs/refs/heads/{branch}", "config"):
+    for rel in (f"refs/heads/{branch}", f"logs/refs/heads/{branch}"):
         _chown_tree(repo.common_dir, rel, ids, tree=False)
-
-
-def _give_to_owner_config(repo: Repository) -> None:
-    """git rewrites the config whole: as root, the new file is given back to the owner."""
-    owner = os.stat(repo.toplevel)
-    if os.geteuid() == 0 and owner.st_uid != 0:
-        _chown_tree(repo.common_dir, "config", (owner.st_uid, owner.st_gid), tree=False)
 
 
 def _chown_tree(base: str, rel: str, ids: tuple[int, int], *, tree: bool = True) -> None:
@@ -550,7 +547,7 @@ def drop_new_branch(path: str, branch: str, head: str) -> None:
         _run_git(repo.toplevel, ["update-ref", "-d", f"refs/heads/{branch}", head])
         _run_git(repo.toplevel, ["config", "--remove-section", "--end-of-options",
                                  f"branch.{branch}"])
-        _give_to_owner_config(repo)
+        _give_to_owner(repo)
 
 
 def _check_branch_name(cwd: str, branch: str) -> None:
