@@ -111,7 +111,8 @@ class RawDocker:
         prefix = os.path.join(tempfile.gettempdir(), TMP_PREFIX) if any_run else self.root + "/"
         proxies = self.api.containers(all=True,
                                       filters={"label": [f"{labels.MARKER_EGRESS}=true"]})
-        for c in [*self.sandboxes(), *proxies]:
+        helpers = self.api.containers(all=True, filters={"label": [labels.HELPER]})
+        for c in [*self.sandboxes(), *proxies, *helpers]:
             if (c.get("Labels") or {}).get(labels.WORKSPACE, "").startswith(prefix):
                 ids.add(c["Id"])
         return sorted(ids)
@@ -127,6 +128,13 @@ class RawDocker:
                     print(f"  could not remove {cid[:12]}: {exc}", file=sys.stderr)
 
         list(self.pool.map(one, ids))
+        # The port helpers' volumes (engine.ports), of sandboxes of the bench's folder.
+        for volume in self.api.volumes(filters={"label": [labels.HELPER_OF]}).get("Volumes") or []:
+            if (volume.get("Labels") or {}).get(labels.WORKSPACE, "").startswith(self.root + "/"):
+                try:
+                    self.api.remove_volume(volume["Name"], force=True)
+                except docker.errors.APIError as exc:
+                    print(f"  could not remove volume {volume['Name']}: {exc}", file=sys.stderr)
         for network in self.egress_networks():
             try:
                 self.api.remove_network(network)

@@ -23,8 +23,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import attention
 import branches
 import network
+import ports
 import propagation
 import sandbox_requests
 import startup
@@ -40,6 +42,8 @@ PHASES = {
     "list": sandbox_requests.lists,
     "network": network.network,
     "branches": branches.branches,
+    "ports": ports.ports,
+    "attention": attention.attention,
 }
 
 

@@ -23,6 +23,7 @@ const A = {
   logs: { command: 'berth.showLogs', label: '$(output) Show Logs' },
   inspect: { command: 'berth.inspectSandbox', label: '$(json) Inspect Sandbox' },
   network: { command: 'berth.editNetworkRules', label: '$(shield) Edit Network Rules…' },
+  forward: { command: 'berth.forwardPort', label: '$(plug) Forward a Port…', description: 'Open a port of the sandbox on this machine' },
   list: { command: 'berth.listSandboxes', label: '$(list-flat) List Sandboxes' },
   output: { command: 'berth.showOutput', label: '$(go-to-file) Show Output' },
   restart: { command: 'berth.restartServer', label: '$(debug-restart) Restart Server' },
@@ -44,8 +45,8 @@ export function actionsFor(status: Status | undefined, phase: ClientPhase): Acti
       return [A.run, A.start, A.list, A.output];
     case 'running':
       return drifted
-        ? [recreate, A.run, A.shell, A.stop, A.logs, A.inspect, network, A.remove, A.list]
-        : [A.run, A.shell, A.stop, A.recreate, A.logs, A.inspect, network, A.remove, A.list];
+        ? [recreate, A.run, A.shell, A.stop, A.logs, A.inspect, network, A.forward, A.remove, A.list]
+        : [A.run, A.shell, A.stop, A.recreate, A.logs, A.inspect, network, A.forward, A.remove, A.list];
     case 'stopped':
       return drifted
         ? [recreate, A.run, A.start, A.logs, A.inspect, network, A.remove, A.list]

@@ -14,10 +14,11 @@ import { UserChoices } from './consent';
 import { chooseFolder, folderForWorkspace } from './folders';
 import { ReadOnlyDocuments } from './documents';
 import { NetworkRules } from './networkRules';
+import { PortForwards } from './portForwards';
 import type { Requests, RunResult, Sandbox } from './protocol';
 import { BerthServer } from './server';
 import { SECTION } from './settings';
-import { SandboxesView, SandboxNode } from './sandboxesView';
+import { ForwardNode, SandboxesView, SandboxNode } from './sandboxesView';
 import { SandboxStatusBar } from './statusBar';
 import { SandboxStatuses } from './statuses';
 import { openAgentTerminal, openShellTerminal } from './terminals';
@@ -45,6 +46,7 @@ export class Commands implements vscode.Disposable {
     private readonly choices: UserChoices,
     private readonly branchesView: BranchesView,
     private readonly branches: BranchActions,
+    private readonly ports: PortForwards,
   ) {
     this.api = server.api;
     for (const [id, command] of Object.entries(this.table())) {
@@ -74,11 +76,24 @@ export class Commands implements vscode.Disposable {
       'berth.openShell': this.onFolder('Open Shell', (f) => this.openShell(f)),
       'berth.editNetworkRules': this.onFolder('Edit Network Rules', (f) => this.network.edit(f)),
       'berth.runAgentOnBranch': this.onFolder('Run Agent on New Branch', (f) => this.branches.runOnNewBranch(f)),
+      'berth.forwardPort': this.onFolder('Forward a Port', (f) => this.ports.forwardPicked(f)),
+      'berth.unforwardPort': this.onFolder('Stop Forwarding a Port', (f) => this.ports.unforwardPicked(f)),
       // A sandbox of the engine's, whatever its folder: a Sandboxes view item (by id).
       'berth.sandboxItem.stop': this.onSandbox((s) => this.stopSandbox(s)),
       'berth.sandboxItem.remove': this.onSandbox((s) => this.removeSandbox(s)),
       'berth.sandboxItem.inspect': this.onSandbox((s) => this.inspectSandbox(s)),
       'berth.sandboxItem.logs': this.onSandbox((s) => this.logsSandbox(s)),
+      // A forwarded port: a Sandboxes view row under its sandbox.
+      'berth.forwardItem.open': {
+        needsServer: false,
+        run: (arg) => arg instanceof ForwardNode && vscode.env.openExternal(vscode.Uri.parse(arg.forward.url)),
+      },
+      'berth.forwardItem.stop': {
+        needsServer: true,
+        run: (arg) =>
+          arg instanceof ForwardNode &&
+          this.ports.unforward({ workspace: arg.sandbox.workspace, name: arg.sandbox.named ? arg.sandbox.name : null }, arg.forward),
+      },
       // An agent branch of an open folder: an Agent Branches view item.
       'berth.branchItem.attach': this.onBranch((b) => this.branches.attach(b)),
       'berth.branchItem.diff': this.onBranch((b) => this.branches.showDiff(b)),

@@ -3,6 +3,7 @@
 
 import * as vscode from 'vscode';
 
+import { AgentAttention } from './agentAttention';
 import { AgentBranches } from './agentBranches';
 import { BranchActions } from './branchActions';
 import { BranchesView } from './branchesView';
@@ -10,6 +11,7 @@ import { Commands } from './commands';
 import { ReadOnlyDocuments } from './documents';
 import { RecreateOffers } from './drift';
 import { NetworkRules } from './networkRules';
+import { PortForwards } from './portForwards';
 import { SandboxesView } from './sandboxesView';
 import { BerthServer } from './server';
 import { UserChoices, WorkspaceConsent } from './consent';
@@ -30,9 +32,11 @@ export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
     chosen: (scope) => choices.of(scope),
   });
   server = berth;
-  const statusBar = new SandboxStatusBar(folders, statuses, berth);
+  const agents = new AgentAttention(folders);
+  const statusBar = new SandboxStatusBar(folders, statuses, berth, agents);
   const agentBranches = new AgentBranches(berth, folders);
-  const sandboxes = new SandboxesView(berth, statuses, agentBranches);
+  const ports = new PortForwards(berth, folders);
+  const sandboxes = new SandboxesView(berth, statuses, agentBranches, ports, agents);
   const branchesView = new BranchesView(agentBranches, folders, statuses);
   const documents = new ReadOnlyDocuments();
   const network = new NetworkRules(berth, folders, statuses, documents);
@@ -51,6 +55,7 @@ export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
     choices,
     branchesView,
     branchActions,
+    ports,
   );
   const drift = new RecreateOffers(folders, (uri) => vscode.commands.executeCommand('berth.recreateSandbox', uri));
 
@@ -75,6 +80,15 @@ export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
       drift.offer(status);
     }),
     berth.onDidBlockRequest((block) => network.blocked(block)),
+    berth.onDidChangePorts((p) => ports.changed(p)),
+    ports.onDidChange(() => sandboxes.statusChanged()),
+    ports,
+    berth.onDidChangeAgentState((a) => agents.changed(a)),
+    agents.onDidChange(() => {
+      statusBar.render();
+      sandboxes.statusChanged();
+    }),
+    agents,
     vscode.workspace.onDidChangeConfiguration((e) => berth.settingsChanged(e)),
     commands,
   );

@@ -34,6 +34,20 @@ export interface Sandbox {
   /** Asked for by its name (`sandbox/run` with `name`): one of its workspace's sandboxes beside the
    * default one. Absent from servers older than named sandboxes: the default one then. */
   named?: boolean;
+  /** Published ports, `HOST_IP:HOST_PORT:CONTAINER_PORT`. Absent from servers older than ports. */
+  ports?: string[];
+  /** Its limits. Absent from servers older than limits. */
+  resources?: Resources;
+  /** Stopped after the kernel ended a process of it for want of memory during its last run. */
+  oomKilled?: boolean;
+}
+
+/** A sandbox's limits: null is none; a `pidsLimit` of -1 is none. */
+export interface Resources {
+  cpus: number | null;
+  memory: string | null;
+  pidsLimit: number;
+  gpus: string | null;
 }
 
 /** `open`: nothing filtered; `balanced`: the agent's own hosts, package registries and code hosts;
@@ -54,6 +68,11 @@ export interface SandboxConfig {
   allowHosts: string[];
   /** Host patterns never allowed: deny wins. */
   denyHosts: string[];
+  ports?: string[];
+  cpus?: number | null;
+  memory?: string | null;
+  pidsLimit?: number;
+  gpus?: string | null;
 }
 
 /** What sandbox/inspect answers: a Sandbox with its configuration and every label on its container. */
@@ -185,6 +204,46 @@ export interface Block {
   rule: string;
 }
 
+/** A port of a running sandbox forwarded to this machine, until the sandbox stops. */
+export interface Forward {
+  /** The sandbox's port. */
+  port: number;
+  hostIp: string;
+  hostPort: number;
+  /** What to open: `http://127.0.0.1:5173`. */
+  url: string;
+}
+
+/** `sandbox/didChangePorts`, and what `sandbox/ports` answers: a running sandbox's listening TCP
+ * ports, its forwards, and its published ports (`HOST_IP:HOST_PORT:CONTAINER_PORT`). */
+export interface Ports {
+  workspace: string;
+  name: string | null;
+  /** The sandbox's id. */
+  sandbox: string;
+  listening: { port: number; address: string }[];
+  forwarded: Forward[];
+  published: string[];
+}
+
+/** `sandbox/didChangeAgentState`: what the agent in a running sandbox is doing, from its own hooks. */
+export interface AgentStateChange {
+  workspace: string;
+  name: string | null;
+  /** The sandbox's id. */
+  sandbox: string;
+  agent: string;
+  state: 'working' | 'waitingForInput' | 'done' | 'error';
+  /** The agent's own words (plain text, at most 300 characters), or "". */
+  message: string;
+  /** The hook event it came from (`Notification`, `Stop`, `notify`, …). */
+  event: string;
+  /** The engine's time of the hook's line. */
+  at: string;
+  /** The user is wanted (a question, a finished turn, a failure); false for a state read back. */
+  attention: boolean;
+}
+
 /** `sandbox/didBlockRequest`: a Block, with whose sandbox refused it. */
 export interface BlockedRequest extends Block {
   workspace: string;
@@ -219,6 +278,11 @@ export interface SandboxSettings {
   networkPolicy?: NetworkPolicy;
   allowHosts?: string[];
   denyHosts?: string[];
+  ports?: string[];
+  cpus?: number | string;
+  memory?: string | number;
+  pidsLimit?: number;
+  gpus?: string | number;
   name?: string;
 }
 
@@ -292,6 +356,12 @@ export const DID_CHANGE_STATUS = 'sandbox/didChangeStatus';
 /** The server → client notification that carries one BlockedRequest (rate-limited by the server). */
 export const DID_BLOCK_REQUEST = 'sandbox/didBlockRequest';
 
+/** The server → client notification that carries one AgentStateChange. */
+export const DID_CHANGE_AGENT_STATE = 'sandbox/didChangeAgentState';
+
+/** The server → client notification that carries one Ports. */
+export const DID_CHANGE_PORTS = 'sandbox/didChangePorts';
+
 /** The request methods, by the name of the function that sends each. */
 export const Method = {
   run: 'sandbox/run',
@@ -310,6 +380,9 @@ export const Method = {
   worktrees: 'sandbox/worktrees',
   removeWorktree: 'sandbox/removeWorktree',
   worktreeDiff: 'sandbox/worktreeDiff',
+  ports: 'sandbox/ports',
+  forwardPort: 'sandbox/forwardPort',
+  unforwardPort: 'sandbox/unforwardPort',
 } as const;
 
 export type Method = (typeof Method)[keyof typeof Method];
@@ -354,6 +427,17 @@ export interface Requests {
   removeWorktree(params: RemoveWorktreeParams): Promise<{ worktree: Worktree; removed: string[] } | undefined>;
   /** A unified diff against the merge-base with its base branch, uncommitted changes included. */
   worktreeDiff(params: ByWorktree): Promise<{ base: string | null; text: string } | undefined>;
+  /** The running sandbox's listening ports (read now), forwards and published ports. */
+  ports(params: ByWorkspace | ByOneId): Promise<Ports | undefined>;
+  /** Forwards the running sandbox's `port` to this machine (by default on 127.0.0.1, at the same
+   * port number when free), until it stops; an existing forward is answered as it is. */
+  forwardPort(
+    params: (ByWorkspace | ByOneId) & { port: number; hostPort?: number; hostIp?: string },
+  ): Promise<(Forward & { sandbox: string }) | undefined>;
+  /** Ends the forwards of the sandbox's `port` (or the one at `hostPort`). */
+  unforwardPort(
+    params: (ByWorkspace | ByOneId) & { port?: number; hostPort?: number },
+  ): Promise<{ sandbox: string; removed: Forward[] } | undefined>;
 }
 
 export function requests(send: Send): Requests {
@@ -374,5 +458,8 @@ export function requests(send: Send): Requests {
     worktrees: (params) => send(Method.worktrees, params),
     removeWorktree: (params) => send(Method.removeWorktree, params),
     worktreeDiff: (params) => send(Method.worktreeDiff, params),
+    ports: (params) => send(Method.ports, params),
+    forwardPort: (params) => send(Method.forwardPort, params),
+    unforwardPort: (params) => send(Method.unforwardPort, params),
   };
 }

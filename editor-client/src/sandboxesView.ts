@@ -1,12 +1,16 @@
 // The Sandboxes view: every Berth sandbox on the Docker engine, whichever folder it belongs to, so it
 // asks the server for the whole list rather than showing the statuses of the open folders. A folder's
-// sandboxes made by name show with their name, an agent branch's with its repository and branch.
+// sandboxes made by name show with their name, an agent branch's with its repository and branch; a
+// sandbox with forwarded ports has a row for each under it (click: open it in the browser).
 
 import * as vscode from 'vscode';
 
 import { AgentBranches } from './agentBranches';
-import type { Sandbox, Status } from './protocol';
+import { AgentAttention } from './agentAttention';
+import type { AgentStateChange, Forward, Sandbox, Status } from './protocol';
 import { LiveTreeView } from './liveTreeView';
+import { PortForwards } from './portForwards';
+import { forwardLabel } from './ports';
 import { BerthServer } from './server';
 import { SandboxStatuses } from './statuses';
 import { localTime, sandboxTreeItem, WorktreePlace } from './views';
@@ -16,9 +20,11 @@ export class SandboxNode extends vscode.TreeItem {
     readonly sandbox: Sandbox,
     live: Status | undefined,
     worktree: WorktreePlace | undefined,
+    readonly forwards: Forward[] = [],
+    agent?: AgentStateChange,
   ) {
-    const view = sandboxTreeItem(sandbox, live, localTime, worktree);
-    super(view.label, vscode.TreeItemCollapsibleState.None);
+    const view = sandboxTreeItem(sandbox, live, localTime, worktree, agent);
+    super(view.label, forwards.length ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
     this.id = sandbox.id;
     this.description = view.description;
     this.tooltip = new vscode.MarkdownString(view.tooltip, true);
@@ -28,16 +34,35 @@ export class SandboxNode extends vscode.TreeItem {
   }
 }
 
-export class SandboxesView extends LiveTreeView<SandboxNode> {
+/** A forwarded port of a sandbox: opens in the browser when clicked. */
+export class ForwardNode extends vscode.TreeItem {
+  constructor(
+    readonly sandbox: Sandbox,
+    readonly forward: Forward,
+  ) {
+    super(forwardLabel(forward), vscode.TreeItemCollapsibleState.None);
+    this.id = `${sandbox.id}:${forward.hostIp}:${forward.hostPort}`;
+    this.description = forward.url;
+    this.tooltip = `Port ${forward.port} of the sandbox, forwarded to ${forward.url} until it stops`;
+    this.iconPath = new vscode.ThemeIcon('plug');
+    this.contextValue = 'berth.forward';
+    this.command = { title: 'Open in Browser', command: 'berth.forwardItem.open', arguments: [this] };
+  }
+}
+
+export class SandboxesView extends LiveTreeView<SandboxNode | ForwardNode> {
   constructor(
     private readonly server: BerthServer,
     private readonly statuses: SandboxStatuses,
     branches: AgentBranches,
+    private readonly ports: PortForwards,
+    private readonly agents: AgentAttention,
   ) {
     super('berth.sandboxes', branches);
   }
 
-  async getChildren(node?: SandboxNode): Promise<SandboxNode[]> {
+  async getChildren(node?: SandboxNode | ForwardNode): Promise<(SandboxNode | ForwardNode)[]> {
+    if (node instanceof SandboxNode) return node.forwards.map((f) => new ForwardNode(node.sandbox, f));
     if (node) return [];
     // The branch listing only names worktrees here: it is shared with the Agent Branches view.
     const [{ sandboxes, error }] = await Promise.all([this.server.listForView(), this.branches.get()]);
@@ -48,6 +73,15 @@ export class SandboxesView extends LiveTreeView<SandboxNode> {
     // A workspace's default sandbox first, then the ones it has by name.
     return sandboxes
       .sort((a, b) => a.workspace.localeCompare(b.workspace) || Number(!!a.named) - Number(!!b.named) || a.name.localeCompare(b.name))
-      .map((s) => new SandboxNode(s, this.statuses.live(s), this.branches.place(s.workspace)));
+      .map(
+        (s) =>
+          new SandboxNode(
+            s,
+            this.statuses.live(s),
+            this.branches.place(s.workspace),
+            s.state === 'running' ? this.ports.forwardsOf(s.id) : [],
+            this.agents.of(s.id),
+          ),
+      );
   }
 }

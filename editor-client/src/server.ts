@@ -19,10 +19,14 @@ import { findPython } from './interpreter';
 import {
   BlockedRequest,
   ConsentItem,
+  AgentStateChange,
   DID_BLOCK_REQUEST,
+  DID_CHANGE_AGENT_STATE,
+  DID_CHANGE_PORTS,
   DID_CHANGE_STATUS,
   ErrorCode,
   Method,
+  Ports,
   requests,
   Requests,
   Sandbox,
@@ -59,6 +63,12 @@ export class BerthServer implements vscode.Disposable {
   private readonly blockEmitter = new vscode.EventEmitter<BlockedRequest>();
   /** A sandbox's network policy refused a request (`sandbox/didBlockRequest`, rate-limited by the server). */
   readonly onDidBlockRequest = this.blockEmitter.event;
+  private readonly portsEmitter = new vscode.EventEmitter<Ports>();
+  /** A running sandbox's listening ports or forwards changed (`sandbox/didChangePorts`). */
+  readonly onDidChangePorts = this.portsEmitter.event;
+  private readonly agentEmitter = new vscode.EventEmitter<AgentStateChange>();
+  /** What an agent is doing changed (`sandbox/didChangeAgentState`). */
+  readonly onDidChangeAgentState = this.agentEmitter.event;
   /** The server's requests; a failure is shown to the user and answers undefined. */
   readonly api: Requests = requests((method, params) => this.send(method, params));
 
@@ -127,6 +137,8 @@ export class BerthServer implements vscode.Disposable {
     this.client = client;
     client.onNotification(DID_CHANGE_STATUS, (s: Status) => this.onStatus(s));
     client.onNotification(DID_BLOCK_REQUEST, (b: BlockedRequest) => this.onBlock(b));
+    client.onNotification(DID_CHANGE_PORTS, (p: Ports) => this.portsEmitter.fire(p));
+    client.onNotification(DID_CHANGE_AGENT_STATE, (a: AgentStateChange) => this.agentEmitter.fire(a));
     client.onDidChangeState((e) => {
       // A client that stops while still current has died; one replaced by stop() was stopped on purpose.
       if (e.newState === ClientState.Running) this.current = 'running';
@@ -300,6 +312,8 @@ export class BerthServer implements vscode.Disposable {
     this.connectionEmitter.dispose();
     this.statusEmitter.dispose();
     this.blockEmitter.dispose();
+    this.portsEmitter.dispose();
+    this.agentEmitter.dispose();
   }
 }
 

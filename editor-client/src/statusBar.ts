@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 
 import { statusBarFolder } from './folders';
 import { localTime, statusBarView } from './views';
+import { AgentAttention } from './agentAttention';
 import { BerthServer } from './server';
 import { SandboxStatuses } from './statuses';
 import { activeFile, Folder, WorkspaceFolders } from './workspaceFolders';
@@ -20,6 +21,7 @@ export class SandboxStatusBar implements vscode.Disposable {
     private readonly folders: WorkspaceFolders,
     private readonly statuses: SandboxStatuses,
     private readonly server: BerthServer,
+    private readonly agents: AgentAttention,
   ) {
     this.item = vscode.window.createStatusBarItem('berth.status', vscode.StatusBarAlignment.Left, 50);
     this.item.name = 'Berth Sandbox';
@@ -46,6 +48,7 @@ export class SandboxStatusBar implements vscode.Disposable {
       multiRoot: this.folders.all.length > 1,
       formatTime: localTime,
       others: this.statuses.allOf(folder).filter((s) => s.name),
+      agent: this.agents.of(this.statuses.of(folder)?.sandbox?.id),
     });
     this.item.text = view.text;
     this.item.tooltip = new vscode.MarkdownString(view.tooltip, true);

@@ -17,6 +17,11 @@ export const SANDBOX_KEYS = [
   'networkPolicy',
   'allowHosts',
   'denyHosts',
+  'ports',
+  'cpus',
+  'memory',
+  'pidsLimit',
+  'gpus',
   'autoStart',
 ];
 

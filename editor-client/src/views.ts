@@ -3,7 +3,8 @@
 // removal.
 // Pure: no `vscode` import, so node's test runner can load it.
 
-import type { AgentBranch, Drift, Sandbox, State, Status } from './protocol';
+import type { AgentBranch, AgentStateChange, Drift, Resources, Sandbox, State, Status } from './protocol';
+import { agentIcon, agentLabel, agentTooltipLine } from './agentStates';
 import { networkLabel, policyDescription } from './network';
 import { BUSY_STATES, ClientPhase, stateCodicon, stateDescription, stateIcon, stateLabel } from './states';
 
@@ -59,6 +60,8 @@ export interface ViewOptions {
   formatTime?: (iso: string) => string;
   /** The statuses of the folder's other sandboxes (made by name); absent ones are not counted. */
   others?: readonly Status[];
+  /** What the agent in the sandbox is doing, as its hooks last said (shown while it runs). */
+  agent?: AgentStateChange;
 }
 
 /** The folder's sandboxes beside its default one that exist, by name. */
@@ -109,17 +112,24 @@ export function statusBarView(status: Status | undefined, phase: ClientPhase, op
     };
   }
   const drifted = status.drift.length > 0 && (status.state === 'running' || status.state === 'stopped');
-  const icon = drifted ? '$(warning)' : stateIcon(status.state);
-  const label = stateLabel(status.state) + (drifted ? ' (settings changed)' : '');
+  const oom = status.state === 'stopped' && status.sandbox?.oomKilled === true;
+  const agent = status.state === 'running' && opts.agent?.sandbox === status.sandbox?.id ? opts.agent : undefined;
+  const icon = drifted ? '$(warning)' : agent ? agentIcon(agent) : stateIcon(status.state);
+  const label =
+    stateLabel(status.state) + (agent ? ` · ${agentLabel(agent)}` : '') + (oom ? ' (out of memory)' : '') + (drifted ? ' (settings changed)' : '');
   const background: Background =
-    status.state === 'error' || status.state === 'unavailable' ? 'error' : drifted ? 'warning' : undefined;
+    status.state === 'error' || status.state === 'unavailable'
+      ? 'error'
+      : drifted || agent?.state === 'waitingForInput'
+        ? 'warning'
+        : undefined;
   // The item is about the default sandbox; the others only say they are there (the tooltip lists them).
   const others = otherSandboxes(opts).length;
   const more = others ? ` +${others}` : '';
   const moreSaid = others ? `, and ${others} other sandbox${others === 1 ? '' : 'es'}` : '';
   return {
     text: `${icon} Berth${where}: ${label}${more}`,
-    tooltip: statusTooltip(status, opts),
+    tooltip: statusTooltip(status, { ...opts, agent }),
     background,
     accessibility: `Berth${where}: ${label}${moreSaid}`,
   };
@@ -143,6 +153,10 @@ export function statusTooltip(status: Status, opts: ViewOptions = {}): string {
     if (sb.networkPolicy) {
       rows.push(`${networkLabel(code(sb.networkPolicy))} (${md(policyDescription(sb.networkPolicy, sb.agent))})`);
     }
+    if (sb.ports?.length) rows.push(`Ports: ${sb.ports.map((p) => code(portLabel(p))).join(', ')}`);
+    if (opts.agent && opts.agent.sandbox === sb.id && status.state === 'running') rows.push(md(agentTooltipLine(opts.agent)));
+    const limits = sb.resources ? limitsLabel(sb.resources) : '';
+    if (limits) rows.push(`Limits: ${md(limits)}`);
     parts.push(rows.join('  \n'));
   } else {
     parts.push(`Folder: ${code(status.workspace)}`);
@@ -165,6 +179,22 @@ export function statusTooltip(status: Status, opts: ViewOptions = {}): string {
   }
   parts.push('_Click for actions._');
   return parts.join('\n\n');
+}
+
+/** A published port as `docker ps` shows one: `127.0.0.1:8080 → 3000`. */
+export function portLabel(spec: string): string {
+  const cut = spec.lastIndexOf(':');
+  return `${spec.slice(0, cut)} → ${spec.slice(cut + 1)}`;
+}
+
+/** A sandbox's limits in a few words: `1.5 CPUs · 4g memory · 4096 processes`. */
+export function limitsLabel(r: Resources): string {
+  const parts: string[] = [];
+  if (r.cpus !== null) parts.push(`${r.cpus} CPU${r.cpus === 1 ? '' : 's'}`);
+  if (r.memory !== null) parts.push(`${r.memory} memory`);
+  parts.push(r.pidsLimit === -1 ? 'no process limit' : `${r.pidsLimit} processes`);
+  if (r.gpus !== null) parts.push(r.gpus === 'all' ? 'all GPUs' : `GPUs ${r.gpus}`);
+  return parts.join(' · ');
 }
 
 export interface TreeItemView {
@@ -216,6 +246,7 @@ export function sandboxTreeItem(
   live?: Status,
   formatTime?: (iso: string) => string,
   worktree?: WorktreePlace,
+  agent?: AgentStateChange,
 ): TreeItemView {
   const fromLive = liveOf(sandbox, live);
   const state = shownState(sandbox, live);
@@ -224,12 +255,13 @@ export function sandboxTreeItem(
     state === 'running' ? 'testing.iconPassed' : state === 'error' ? 'errorForeground' : drift.length ? 'editorWarning.foreground' : undefined;
   const icon = drift.length && (state === 'running' || state === 'stopped') ? 'warning' : stateCodicon(state);
   const status: Status = { workspace: sandbox.workspace, name: sandbox.named ? sandbox.name : null, state, sandbox, drift };
+  const shownAgent = state === 'running' && agent?.sandbox === sandbox.id ? agent : undefined;
   return {
     label: sandboxLabel(sandbox, worktree),
     description:
-      `${stateLabel(state)} · ${sandbox.agent} · ${sandbox.template}` +
+      `${stateLabel(state)}${shownAgent ? ` (${agentLabel(shownAgent)})` : ''} · ${sandbox.agent} · ${sandbox.template}` +
       (sandbox.networkPolicy ? ` · ${networkLabel(sandbox.networkPolicy).toLowerCase()}` : ''),
-    tooltip: statusTooltip(status, { folderName: sandbox.workspace, formatTime }).replace(/\n\n_Click for actions._$/, ''),
+    tooltip: statusTooltip(status, { folderName: sandbox.workspace, formatTime, agent: shownAgent }).replace(/\n\n_Click for actions._$/, ''),
     icon,
     color,
     contextValue: `berth.sandbox.${state}`,

@@ -21,9 +21,11 @@ from berth.config import (
     parse_name,
     parse_request,
     read_env_file,
+    split_port,
 )
 from berth.engine import Engine
 from berth.engine.egress import policy_info
+from berth.engine.ports import parse_forward
 from berth.errors import BadInput, BerthError, NotFound
 from berth.models import RunResult
 from berth.network.rules import POLICIES, Policy, parse_patterns
@@ -68,6 +70,18 @@ def build_parser() -> argparse.ArgumentParser:
                      help="also allow this host (example.com, *.example.com, host:port)")
     run.add_argument("--deny-host", action="append", metavar="PATTERN",
                      help="never allow this host, whatever else allows it")
+    run.add_argument("-p", "--publish", action="append", metavar="[HOST_IP:]HOST_PORT:PORT",
+                     help="publish a sandbox port on this machine (repeatable; the host address "
+                          "is 127.0.0.1 unless given)")
+    run.add_argument("--cpus", metavar="N", help="CPUs' worth of time the sandbox may use (1.5)")
+    run.add_argument("-m", "--memory", metavar="SIZE",
+                     help="the sandbox's memory limit, swap included (512m, 4g)")
+    run.add_argument("--pids-limit", metavar="N",
+                     help="how many processes and threads the sandbox may run at once "
+                          "(default 4096; -1: no limit)")
+    run.add_argument("--gpus", metavar="GPUS",
+                     help="GPUs for the sandbox: all, a number, or device=ID[,ID...] (needs an "
+                          "engine with a GPU runtime)")
     run.add_argument("-t", "--template", metavar="IMAGE", help="template image")
     run.add_argument("--name", help="the workspace's sandbox of this name, made beside its default "
                                     "one when it has none (also its container's name)")
@@ -141,6 +155,25 @@ def build_parser() -> argparse.ArgumentParser:
         verb.add_argument("-w", "--workspace", help="workspace folder (default: .)")
         verb.add_argument("--name", help=NAME_HELP)
 
+    ports_cmd = sub.add_parser("ports", help="a running sandbox's listening ports, and forwarding "
+                                             "them to this machine", usage="berth ports [ls|forward"
+                                             "|rm] ...")
+    port_verbs = ports_cmd.add_subparsers(dest="verb", metavar="ACTION", parser_class=_Parser)
+    port_ls = port_verbs.add_parser("ls", help="the ports it listens on, and where each is forwarded "
+                                               "or published (the default)")
+    port_ls.add_argument("--json", action="store_true", help="as JSON")
+    port_forward = port_verbs.add_parser(
+        "forward", help="forward a port to this machine until the sandbox stops (the host port is "
+                        "the same number when it is free, on 127.0.0.1 unless given)")
+    port_forward.add_argument("spec", metavar="[HOST_IP:][HOST_PORT:]PORT")
+    port_rm = port_verbs.add_parser("rm", help="stop forwarding the sandbox's PORT")
+    port_rm.add_argument("port", metavar="PORT")
+    for verb in (ports_cmd, port_ls, port_forward, port_rm):
+        verb.add_argument("-w", "--workspace", help="workspace folder (default: .)",
+                          dest="workspace" if verb is ports_cmd else "verb_workspace")
+        verb.add_argument("--name", help=NAME_HELP,
+                          dest="name" if verb is ports_cmd else "verb_name")
+
     trees = sub.add_parser("worktrees", help="agent branches: the repository's worktrees and their "
                                              "sandboxes", usage="berth worktrees [ls|diff|rm] ...")
     trees.add_argument("-w", "--workspace", help="a folder of the repository (default: .)")
@@ -179,6 +212,15 @@ def _workspace(value: str | None) -> str:
     return resolve_workspace(os.path.abspath(value or os.getcwd()))
 
 
+def _whole_number(text: str | None, flag: str) -> int | None:
+    if text is None:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise BadInput(f"{flag} {text!r} is not a whole number.", field=flag) from None
+
+
 def cmd_run(args: argparse.Namespace, engine: Engine) -> int:
     raw: dict[str, Any] = {"agent": args.agent}
     for key, value in (("volumes", args.volume), ("template", args.template),
@@ -186,7 +228,9 @@ def cmd_run(args: argparse.Namespace, engine: Engine) -> int:
                        ("mountDockerSocket", args.mount_docker_socket),
                        ("hostCertificates", args.host_certificates),
                        ("networkPolicy", args.network_policy), ("allowHosts", args.allow_host),
-                       ("denyHosts", args.deny_host)):
+                       ("denyHosts", args.deny_host), ("ports", args.publish),
+                       ("cpus", args.cpus), ("memory", args.memory), ("gpus", args.gpus),
+                       ("pidsLimit", _whole_number(args.pids_limit, "--pids-limit"))):
         if value is not None:
             raw[key] = value
     if args.env is not None or args.env_file is not None:
@@ -248,11 +292,17 @@ def cmd_ls(args: argparse.Namespace, engine: Engine) -> int:
         for s in sandboxes:
             print(s.id)
         return 0
-    rows = [("SANDBOX ID", "TEMPLATE", "NAME", "WORKSPACE", "STATUS", "CREATED")]
-    rows += [(s.id, s.template, s.name, s.workspace, s.status, _ago(s.created_at))
-             for s in sandboxes]
+    rows = [("SANDBOX ID", "TEMPLATE", "NAME", "WORKSPACE", "STATUS", "CREATED", "PORTS")]
+    rows += [(s.id, s.template, s.name, s.workspace, s.status, _ago(s.created_at),
+              ", ".join(_port_shown(p) for p in s.config.ports)) for s in sandboxes]
     _table(rows)
     return 0
+
+
+def _port_shown(spec: str) -> str:
+    """A published port as `docker ps` shows one: HOST_IP:HOST_PORT->PORT."""
+    rest, container = spec.rsplit(":", 1)
+    return f"{rest}->{container}"
 
 
 def _selection(args: argparse.Namespace, *, here_by_default: bool) -> Selection:
@@ -296,6 +346,42 @@ def cmd_exec(args: argparse.Namespace, engine: Engine) -> int:
 
 def cmd_logs(args: argparse.Namespace, engine: Engine) -> int:
     sys.stdout.write(engine.logs(_selection(args, here_by_default=True), args.tail))
+    return 0
+
+
+def cmd_ports(args: argparse.Namespace, engine: Engine) -> int:
+    which = Selection.of(
+        workspace=_workspace(getattr(args, "verb_workspace", None) or args.workspace),
+        name=getattr(args, "verb_name", None) or args.name)
+    if args.verb == "forward":
+        host_ip, host_port, port = parse_forward(args.spec)
+        sandbox, forward = engine.forward_port(which, port, host_ip=host_ip, host_port=host_port)
+        print(f"Port {port} of {sandbox.name} is at {forward.url} until the sandbox stops "
+              f"(`berth ports rm {port}` ends it sooner).")
+        return 0
+    if args.verb == "rm":
+        port = _whole_number(args.port, "PORT")
+        sandbox, gone = engine.unforward_port(which, port)
+        for f in gone:
+            print(f"Stopped forwarding port {f.port} of {sandbox.name} ({f.url}).")
+        return 0
+    sandbox, listening, forwarded = engine.list_ports(which)
+    if getattr(args, "json", False):
+        print(json.dumps({"sandbox": sandbox.id, "listening": listening,
+                          "forwarded": [f.to_json() for f in forwarded],
+                          "published": list(sandbox.config.ports)}, indent=2))
+        return 0
+    published: dict[int, list[str]] = {}
+    for spec in sandbox.config.ports:
+        ip, host, container = split_port(spec)
+        published.setdefault(container, []).append(f"published on {ip}:{host}")
+    for f in forwarded:
+        published.setdefault(f.port, []).append(f"forwarded to {f.url}")
+    rows = [("PORT", "ADDRESS", "ON THIS MACHINE")]
+    rows += [(str(item["port"]), str(item["address"]), ", ".join(published.pop(item["port"], [])))
+             for item in listening]
+    rows += [(str(port), "(not listening)", ", ".join(where)) for port, where in published.items()]
+    _table(rows)
     return 0
 
 
@@ -421,6 +507,7 @@ COMMANDS = {
     "agents": cmd_agents,
     "policy": cmd_policy,
     "worktrees": cmd_worktrees,
+    "ports": cmd_ports,
     "version": cmd_version,
 }
 

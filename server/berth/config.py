@@ -7,6 +7,7 @@ configuration, so `berth run claude` on an existing sandbox does not report drif
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -216,6 +217,129 @@ def _parse_hosts(value: Any, key: str) -> tuple[str, ...]:
     return tuple(p.text for p in parse_patterns(value, key))
 
 
+# -- resources and ports ---------------------------------------------------------------------------
+
+# What a sandbox may run at once when nothing else is said: room for an agent, its language servers
+# and a parallel build, while a fork bomb hits the limit long before the host's own.
+DEFAULT_PIDS_LIMIT = 4096
+# Docker's own floor for a memory limit.
+_MIN_MEMORY = 6 * 1024 * 1024
+_MEMORY_RE = re.compile(r"^(\d+(?:\.\d+)?) ?([bkmgt]?)(?:i?b)?$", re.IGNORECASE)
+_UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+_GPUS_RE = re.compile(r"^(all|[1-9][0-9]{0,2}|device=[A-Za-z0-9_.:-]+(?:,[A-Za-z0-9_.:-]+)*)$")
+_PORT_RE = re.compile(r"^(?:(?P<ip>\[[0-9A-Fa-f:.]+\]|[0-9.]+):)?(?P<host>[0-9]{1,5}):"
+                      r"(?P<container>[0-9]{1,5})(?:/(?P<proto>[A-Za-z]+))?$")
+
+
+def _parse_cpus(value: Any, key: str) -> float:
+    """`--cpus`: how many CPUs' worth of time the sandbox may use, as `docker run --cpus`."""
+    try:
+        cpus = float(value) if isinstance(value, (int, float, str)) and not isinstance(
+            value, bool) else None
+    except ValueError:
+        cpus = None
+    if cpus is None or not 0.01 <= cpus <= 1024:
+        raise BadInput(f"'{key}' {_shown(value)} is not a number of CPUs from 0.01 up "
+                       "(such as 2 or 0.5).", field=key)
+    return round(cpus, 2)
+
+
+def memory_bytes(text: str) -> int:
+    """A memory size as docker takes it (`512m`, `2g`, `1.5GiB`, bytes) in bytes."""
+    match = _MEMORY_RE.match(text.strip())
+    if match is None:
+        raise ValueError(text)
+    return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+
+
+def _parse_memory(value: Any, key: str) -> str:
+    """`--memory`: the sandbox's memory limit, kept in the shortest exact form (`2048m` is `2g`)."""
+    try:
+        size = memory_bytes(str(value)) if isinstance(value, (int, str)) and not isinstance(
+            value, bool) else None
+    except ValueError:
+        size = None
+    if size is None:
+        raise BadInput(f"'{key}' {_shown(value)} is not a memory size (such as 512m or 4g).",
+                       field=key)
+    if size < _MIN_MEMORY:
+        raise BadInput(f"'{key}' {_shown(value)} is below Docker's smallest memory limit, 6m.",
+                       field=key)
+    for unit in "tgmk":
+        if size % _UNITS[unit] == 0:
+            return f"{size // _UNITS[unit]}{unit}"
+    return str(size)
+
+
+def _parse_pids_limit(value: Any, key: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not (
+            value == -1 or 1 <= value <= 4_194_304):
+        raise BadInput(f"'{key}' {_shown(value)} is not a number of processes from 1 up "
+                       "(or -1 for no limit).", field=key)
+    return value
+
+
+def _parse_gpus(value: Any, key: str) -> str:
+    """`--gpus`: `all`, a count, or `device=ID[,ID...]`, as `docker run --gpus` takes them."""
+    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if not isinstance(text, str) or not _GPUS_RE.match(text):
+        raise BadInput(f"'{key}' {_shown(value)} is not all, a number of GPUs or "
+                       "device=ID[,ID...].", field=key)
+    return text
+
+
+def parse_port(spec: Any, key: str = "ports") -> str:
+    """`[HOST_IP:]HOST_PORT:CONTAINER_PORT`, kept as `HOST_IP:HOST_PORT:CONTAINER_PORT`: the host
+    side is this machine's loopback unless an address is given (0.0.0.0 only when asked)."""
+    if not isinstance(spec, str):
+        raise BadInput(f"A port must be a [HOST_IP:]HOST_PORT:CONTAINER_PORT string, got "
+                       f"{_kind(spec)}.", field=key)
+    match = _PORT_RE.match(spec.strip())
+    if match is None:
+        raise BadInput(f"Port {_short(spec)!r} is not of the form [HOST_IP:]HOST_PORT:"
+                       "CONTAINER_PORT (such as 8080:3000 or 0.0.0.0:8080:3000).", field=key,
+                       value=_short(spec))
+    proto = (match.group("proto") or "tcp").lower()
+    if proto != "tcp":
+        raise BadInput(f"Port {spec!r}: only TCP ports are published, not {proto}.", field=key,
+                       value=spec)
+    ip = match.group("ip") or "127.0.0.1"
+    try:
+        address = ipaddress.ip_address(ip.strip("[]"))
+    except ValueError:
+        raise BadInput(f"Port {spec!r}: {ip!r} is not an IP address of this machine.",
+                       field=key, value=spec) from None
+    for part in ("host", "container"):
+        if not 1 <= int(match.group(part)) <= 65535:
+            raise BadInput(f"Port {spec!r}: {part} port {match.group(part)} is not from 1 to "
+                           "65535.", field=key, value=spec)
+    shown = f"[{address}]" if address.version == 6 else str(address)
+    return f"{shown}:{int(match.group('host'))}:{int(match.group('container'))}"
+
+
+def parse_ports(items: Any, key: str = "ports") -> tuple[str, ...]:
+    if not isinstance(items, (list, tuple)):
+        raise BadInput(f"'{key}' must be a list of [HOST_IP:]HOST_PORT:CONTAINER_PORT strings, "
+                       f"got {_kind(items)}.", field=key)
+    out = tuple(parse_port(item, key) for item in items)
+    hosts = [p.rsplit(":", 1)[0] for p in out]
+    for host in hosts:
+        if hosts.count(host) > 1:
+            raise BadInput(f"Host address {host} is given for two ports.", field=key, value=host)
+    return out
+
+
+def split_port(spec: str) -> tuple[str, int, int]:
+    """A recorded port as (host address without brackets, host port, container port)."""
+    rest, container = spec.rsplit(":", 1)
+    ip, host = rest.rsplit(":", 1)
+    return ip.strip("[]"), int(host), int(container)
+
+
+def _parse_ports(value: Any, key: str) -> tuple[str, ...]:
+    return parse_ports(value, key)
+
+
 # -- the configuration fields ----------------------------------------------------------------------
 
 
@@ -265,6 +389,14 @@ class SandboxConfig:
     network_policy: str = _field("networkPolicy", parse_policy_name, "balanced", user_default=True)
     allow_hosts: tuple[str, ...] = _field("allowHosts", _parse_hosts, ())
     deny_hosts: tuple[str, ...] = _field("denyHosts", _parse_hosts, ())
+    # Published at creation; the host side is this machine's loopback unless an address is given.
+    ports: tuple[str, ...] = _field("ports", _parse_ports, ())
+    # Resources: None is no limit. The pids limit always has one unless -1 is asked for.
+    cpus: float | None = _field("cpus", _parse_cpus, None, user_default=True)
+    memory: str | None = _field("memory", _parse_memory, None, user_default=True,
+                                blank_is_unset=True)
+    pids_limit: int = _field("pidsLimit", _parse_pids_limit, DEFAULT_PIDS_LIMIT, user_default=True)
+    gpus: str | None = _field("gpus", _parse_gpus, None, blank_is_unset=True)
     name: str | None = _field("name", parse_name, None, recorded=False,
                               blank_is_unset=True)
 
@@ -308,6 +440,8 @@ def _recorded_form(f: Field, value: Any) -> Any:
 def _from_recorded(f: Field, value: Any) -> Any:
     if f.attr == "env":
         return tuple(str(item).split("=", 1)[0] for item in value)
+    if value is None or f.default is None:
+        return value
     return type(f.default)(value)
 
 
@@ -416,6 +550,11 @@ def _kind(value: Any) -> str:
     names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
              int: "a number", float: "a number", type(None): "null"}
     return names.get(type(value), type(value).__name__)
+
+
+def _shown(value: Any) -> str:
+    """A given value as a message quotes it: strings quoted, numbers and the rest as they are."""
+    return repr(_short(value)) if isinstance(value, str) else _short(value)
 
 
 def _short(value: Any, limit: int = 120) -> str:

@@ -9,8 +9,18 @@ agent, so it is treated as hostile: no link in it is ever followed (`find -P`, `
 
 from __future__ import annotations
 
-# The container's main process: idle until stopped, and quick to stop (SIGTERM ends it at once).
-IDLE_ENTRYPOINT = ["/bin/sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 86400 & wait $!; done"]
+from berth.agent_hooks import CLAUDE_DROP_IN, EVENTS, NOTIFY
+
+# The container's main process: idle until stopped, and quick to stop (SIGTERM ends it at once). It
+# also makes the FIFO the agents' hooks write to (writable by the agent's user, readable by root) and
+# copies each line written there to its output, the container's own log, which the server follows
+# (berth.agent_hooks): the one way out it gives is into the sandbox's own log.
+IDLE_ENTRYPOINT = ["/bin/sh", "-c", (
+    "trap 'exit 0' TERM INT; "
+    "{ mkdir -p /run/berth && { [ -p " + EVENTS + " ] || mkfifo -m 622 " + EVENTS + "; }; } "
+    "2>/dev/null; "
+    "(while :; do cat " + EVENTS + " 2>/dev/null || sleep 5; done) & "
+    "while :; do sleep 86400 & wait $!; done")]
 
 # Written by SETUP_SCRIPT once the sandbox is set up (root-owned: the agent user cannot fake it).
 SETUP_DONE = "/etc/berth-setup.done"
@@ -165,6 +175,15 @@ if [ "$certs" = 1 ] && [ -f """ + HOST_CA_BUNDLE + r""" ]; then
     cp """ + HOST_CA_BUNDLE + r""" /usr/local/share/ca-certificates/berth-host.crt \
       && update-ca-certificates >/dev/null 2>&1 || warn "update-ca-certificates failed"
   fi
+fi
+# The agents' hooks (berth.agent_hooks), from the environment the setup runs with: Berth's own files,
+# which replace nothing of the template's but an earlier copy of themselves.
+if [ -n "$BERTH_NOTIFY" ]; then
+  mkdir -p /usr/local/bin """ + CLAUDE_DROP_IN.rsplit("/", 1)[0] + r""" 2>/dev/null
+  { printf '%s' "$BERTH_NOTIFY" > """ + NOTIFY + r""" && chmod 755 """ + NOTIFY + r"""; } 2>/dev/null \
+    || warn "could not install """ + NOTIFY + r""": the editor will not hear what the agent is doing"
+  { printf '%s' "$BERTH_CLAUDE_HOOKS" > """ + CLAUDE_DROP_IN + r""" && chmod 644 """ + CLAUDE_DROP_IN + r"""; } 2>/dev/null \
+    || warn "could not install Claude Code's hooks in """ + CLAUDE_DROP_IN + r""""
 fi
 [ -z "$bin" ] || command -v "$bin" >/dev/null 2>&1 || exit 127
 : > """ + SETUP_DONE + r"""

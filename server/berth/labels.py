@@ -30,6 +30,11 @@ PROBE = PREFIX + "probe"
 # proxy and the network (and the proxy's image) carry MARKER_EGRESS instead of MARKER.
 EGRESS = PREFIX + "egress"
 MARKER_EGRESS = PREFIX + "egress-proxy"
+# A running sandbox's port helpers (engine.ports): its portal and each forward carry HELPER (`portal`
+# or `forward`) and HELPER_OF, the sandbox's full id; a forward also carries the port it forwards.
+HELPER = PREFIX + "helper"
+HELPER_OF = PREFIX + "helper-of"
+FORWARDED_PORT = PREFIX + "forwarded-port"
 
 
 def sandbox_labels(workspace: str, key: str, config: SandboxConfig, user: str,
@@ -75,4 +80,6 @@ def recorded_config(labels: dict[str, str], name: str | None) -> SandboxConfig:
     data.setdefault("template", labels.get(TEMPLATE, ""))
     # Sandboxes from before network policies have their engine's default network: open.
     data.setdefault("networkPolicy", "open")
+    # Sandboxes from before resource limits have none.
+    data.setdefault("pidsLimit", -1)
     return SandboxConfig.from_json(data, name=name)

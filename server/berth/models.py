@@ -38,6 +38,9 @@ class Sandbox:
     user: str
     config: SandboxConfig
     labels: dict[str, str] = field(default_factory=dict)
+    # Stopped, after the kernel ended a process of it for want of memory during its last run (read
+    # by inspect, not listed).
+    oom_killed: bool = False
 
     @property
     def named(self) -> str | None:
@@ -61,6 +64,10 @@ class Sandbox:
             "createdAt": self.created_at,
             "networkPolicy": self.config.network_policy,
             "named": self.named is not None,
+            "ports": list(self.config.ports),
+            "resources": {"cpus": self.config.cpus, "memory": self.config.memory,
+                          "pidsLimit": self.config.pids_limit, "gpus": self.config.gpus},
+            "oomKilled": self.oom_killed,
         }
 
     def to_json_detailed(self) -> dict[str, Any]:
@@ -91,6 +98,19 @@ class Status:
         if self.message:
             out["message"] = self.message
         return out
+
+
+def out_of_memory_message(sandbox: Sandbox, *, stopped: bool) -> str:
+    """What a sandbox the kernel ran out of memory for shows in its status."""
+    limit = (f"its memory limit is {sandbox.config.memory}" if sandbox.config.memory
+             else "it has no memory limit: the machine itself ran out")
+    if stopped:
+        # The engine's record (State.OOMKilled) says the kernel ended some process of the
+        # container's during its last run, not that this ended the container.
+        return (f"Out of memory: the kernel ended a process in the sandbox before it stopped "
+                f"({limit}).")
+    return (f"Out of memory: the kernel ended a process in the sandbox ({limit}); a larger "
+            "'memory' takes a recreate.")
 
 
 @dataclass(frozen=True)

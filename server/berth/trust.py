@@ -12,6 +12,7 @@ user's word and need no question.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import logging
 import os
@@ -20,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from berth.config import ConfigRequest, SandboxConfig, env_map
+from berth.config import ConfigRequest, SandboxConfig, env_map, split_port
 from berth.container_setup import DOCKER_SOCKET
 from berth.errors import NeedsConsent
 
@@ -80,7 +81,8 @@ def consent_items(workspace: str, effective: ConfigRequest, trusted: ConfigReque
         digest = hashlib.sha256(f"{workspace}\0{field}\0{identity}".encode()).hexdigest()[:24]
         items.append(ConsentItem(field, value, note, digest, expect, from_workspace.source))
 
-    for field in ("template", "credentials", "mountDockerSocket", "hostCertificates"):
+    for field in ("template", "credentials", "mountDockerSocket", "hostCertificates", "gpus",
+                  "pidsLimit"):
         if field in eff and field in ws and ws[field] == eff[field] and mine.get(field) != eff[field]:
             note = _scalar_note(field, eff[field])
             if note is not None:
@@ -100,6 +102,10 @@ def consent_items(workspace: str, effective: ConfigRequest, trusted: ConfigReque
         for host in eff["allowHosts"]:
             if host in ws["allowHosts"] and host not in mine.get("allowHosts", ()):
                 add("allowHosts", host, host, "a host the agent may then reach")
+    if "ports" in eff and "ports" in ws:
+        for spec in eff["ports"]:
+            if spec in ws["ports"] and spec not in mine.get("ports", ()):
+                add("ports", spec, spec, port_note(spec))
     if "volumes" in eff and "volumes" in ws:
         for spec in eff["volumes"]:
             if spec in ws["volumes"] and spec not in mine.get("volumes", ()):
@@ -164,7 +170,21 @@ def _scalar_note(field: str, value: Any) -> str | None:
     if field == "hostCertificates":
         return ("your CA certificates and proxy settings (a proxy address may carry a password)"
                 if value else None)
+    if field == "gpus":
+        return "this machine's GPUs, through the engine's GPU runtime"
+    if field == "pidsLimit":
+        return ("no limit on processes: a fork bomb in the sandbox can exhaust this machine"
+                if value == -1 else None)
     return None
+
+
+def port_note(spec: str) -> str:
+    """What publishing this port opens, for the consent question."""
+    ip, host, container = split_port(spec)
+    if ipaddress.ip_address(ip).is_loopback:
+        return f"the sandbox's port {container} on this machine's port {host}, for local programs"
+    return (f"the sandbox's port {container} on port {host} of {ip}: reachable from other "
+            "machines on that network")
 
 
 def engine_socket_paths() -> set[str]:
@@ -239,6 +259,8 @@ def _recorded(item: ConsentItem, config: SandboxConfig, container_env: Mapping[s
         return item.value in config.volumes
     if item.field == "allowHosts":
         return item.value in config.allow_hosts
+    if item.field == "ports":
+        return item.value in config.ports
     if item.field == "env":
         have = container_env.get(item.value) if item.value in config.env_names else None
         return have is not None and (item.expect is None or have == item.expect)

@@ -40,7 +40,7 @@ def test_run_detached_then_ls_inspect_stop_rm(workspace, docker_api):
 
     listing = berth("ls").stdout.splitlines()
     assert listing[0].split() == ["SANDBOX", "ID", "TEMPLATE", "NAME", "WORKSPACE", "STATUS",
-                                  "CREATED"]
+                                  "CREATED", "PORTS"]
     row = next(line for line in listing if line.startswith(short))
     assert CLAUDE in row and workspace in row and "running" in row
     assert short in berth("ls", "-q").stdout.split()
@@ -162,6 +162,11 @@ def test_agent_without_a_tty_reads_stdin(workspace):
     (["-t", PLAIN], 5, "The claude binary was not found in the sandbox; please check this is "
                        "the correct sandbox for this agent."),
     (["-t", "berth-test/absent:9"], 5, "berth-test/absent:9"),
+    (["-p", "8080"], 2, "Port '8080' is not of the form [HOST_IP:]HOST_PORT:CONTAINER_PORT"),
+    (["--pids-limit", "many"], 2, "--pids-limit 'many' is not a whole number."),
+    (["-m", "1 lot"], 2, "'memory' '1 lot' is not a memory size"),
+    (["--cpus", "999", "-t", CLAUDE], 2, "'cpus' 999 is more than the engine has"),
+    (["--gpus", "all", "-t", CLAUDE], 2, "This Docker engine cannot give containers GPUs"),
 ])
 def test_bad_input_is_one_clear_line_and_leaves_nothing(workspace, docker_api, args, status,
                                                          message):
@@ -172,6 +177,20 @@ def test_bad_input_is_one_clear_line_and_leaves_nothing(workspace, docker_api, a
     assert "Traceback" not in out.stderr
     assert out.stderr.splitlines()[-1].startswith("berth: error: ")
     assert sandboxes_of(docker_api, workspace) == []
+
+
+def test_ports_and_limits_from_the_command_line(workspace):
+    created = berth("run", "-d", "-t", CLAUDE, "-p", "127.0.0.1:18931:3000", "--cpus", "0.5",
+                    "-m", "300m", "--pids-limit", "200", "claude", cwd=workspace)
+    assert created.returncode == 0, created.stderr
+    listed = berth("ls", "-w", workspace).stdout.splitlines()
+    assert listed[0].split()[-1] == "PORTS" and listed[1].endswith("127.0.0.1:18931->3000")
+    [details] = json.loads(berth("inspect", "-w", workspace).stdout)
+    assert {k: details["config"][k] for k in ("ports", "cpus", "memory", "pidsLimit", "gpus")} == {
+        "ports": ["127.0.0.1:18931:3000"], "cpus": 0.5, "memory": "300m", "pidsLimit": 200,
+        "gpus": None}
+    drift = berth("run", "-d", "-m", "1g", "claude", cwd=workspace)
+    assert drift.returncode == 0 and 'memory: recorded "300m", requested "1g"' in drift.stderr
 
 
 def test_unknown_agent_and_missing_workspace(tmp_path):
@@ -266,3 +285,30 @@ def test_name_makes_another_sandbox_of_the_folder_and_every_command_takes_it(wor
     assert berth("rm", "-w", workspace, "--name", review).returncode == 0
     [left] = sandboxes_of(docker_api, workspace)
     assert left["State"] == "running" and "dev.berth.name" not in left["Labels"]
+
+
+def test_ports_lists_forwards_and_ends_a_port_of_the_running_sandbox(workspace):
+    import urllib.request
+
+    assert berth("run", "-d", "-t", CLAUDE, "claude", cwd=workspace).returncode == 0
+    served = berth("exec", "sh", "-c", "mkdir -p /tmp/w && echo cli-forward > /tmp/w/i && "
+                                       "httpd -p 127.0.0.1:3000 -h /tmp/w", cwd=workspace)
+    assert served.returncode == 0, served.stderr
+    listed = berth("ports", cwd=workspace)
+    assert listed.stdout.splitlines()[1].split() == ["3000", "127.0.0.1"]
+    forwarded = berth("ports", "forward", "0", cwd=workspace)
+    assert forwarded.returncode == 2 and "Port '0' is not a port to forward" in forwarded.stderr
+    forwarded = berth("ports", "forward", "127.0.0.1:0:3000", cwd=workspace)
+    assert forwarded.returncode == 2 and "host port 0 is not from 1 to 65535" in forwarded.stderr
+    forwarded = berth("ports", "forward", "3000", cwd=workspace)
+    assert forwarded.returncode == 0, forwarded.stderr
+    url = forwarded.stdout.split(" is at ")[1].split()[0]
+    with urllib.request.urlopen(f"{url}/i", timeout=5) as answer:
+        assert answer.read() == b"cli-forward\n"
+    as_json = json.loads(berth("ports", "ls", "--json", cwd=workspace).stdout)
+    assert [f["url"] for f in as_json["forwarded"]] == [url]
+    assert f"forwarded to {url}" in berth("ports", cwd=workspace).stdout
+    removed = berth("ports", "rm", "3000", cwd=workspace)
+    assert removed.returncode == 0 and url in removed.stdout
+    again = berth("ports", "rm", "3000", cwd=workspace)
+    assert again.returncode == 3 and "has no forward of port 3000" in again.stderr

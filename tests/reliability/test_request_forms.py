@@ -25,11 +25,13 @@ NULLS = {
     "sandbox/run": dict.fromkeys(["workspace", "agent", "template", "env", "volumes",
                                   "mountDockerSocket", "credentials", "hostCertificates", "name",
                                   "networkPolicy", "allowHosts", "denyHosts", "agentArgs",
-                                  "recreate", "branch", "base"]),
+                                  "recreate", "branch", "base", "ports", "cpus", "memory",
+                                  "pidsLimit", "gpus"]),
     "sandbox/recreate": dict.fromkeys(["workspace", "agent", "template", "env", "volumes",
                                        "mountDockerSocket", "credentials", "hostCertificates",
                                        "name", "networkPolicy", "allowHosts", "denyHosts",
-                                       "agentArgs", "recreate", "branch", "base"]),
+                                       "agentArgs", "recreate", "branch", "base", "ports", "cpus",
+                                       "memory", "pidsLimit", "gpus"]),
     "sandbox/stop": {"workspace": None, "name": None},
     "sandbox/remove": {"workspace": None, "name": None, "ids": None, "all": None},
     "sandbox/list": {},
@@ -47,6 +49,12 @@ NULLS = {
     "sandbox/worktrees": {"workspace": None},
     "sandbox/removeWorktree": {"workspace": None, "branch": None, "discardIgnored": None},
     "sandbox/worktreeDiff": {"workspace": None, "branch": None},
+    # The sandbox's ports: answered alike however the params are written.
+    "sandbox/ports": {"workspace": None, "name": None, "ids": None},
+    # No port named: the same error, however the params are written.
+    "sandbox/forwardPort": {"workspace": None, "name": None, "port": None, "hostPort": None,
+                            "hostIp": None},
+    "sandbox/unforwardPort": {"workspace": None, "name": None, "port": None, "hostPort": None},
 }
 
 

@@ -41,7 +41,9 @@ def remove_sandboxes_of(api: docker.APIClient, workspace: str) -> None:
     """Everything Berth made for `workspace`; what a test's own servers are removing right then
     (their removal already in progress, or gone) is theirs to finish."""
     proxies, networks = egress_of(api, workspace)
-    for c in [*sandboxes_of(api, workspace), *proxies]:
+    helpers = [c for c in api.containers(all=True, filters={"label": ["dev.berth.helper"]})
+               if c["Labels"].get("dev.berth.workspace") == workspace]
+    for c in [*helpers, *sandboxes_of(api, workspace), *proxies]:
         try:
             api.remove_container(c["Id"], force=True)
         except docker.errors.NotFound:
@@ -49,6 +51,10 @@ def remove_sandboxes_of(api: docker.APIClient, workspace: str) -> None:
         except docker.errors.APIError as exc:
             if "already in progress" not in str(exc):
                 raise
+    for v in api.volumes(filters={"label": ["dev.berth.helper-of"]}).get("Volumes") or []:
+        if (v.get("Labels") or {}).get("dev.berth.workspace") == workspace:
+            with contextlib.suppress(docker.errors.APIError):
+                api.remove_volume(v["Name"], force=True)
     for n in networks:
         # Gone already, or its proxy still being removed by the server that made it.
         with contextlib.suppress(docker.errors.APIError):

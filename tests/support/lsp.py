@@ -43,6 +43,8 @@ class Session:
         self.client = client
         self.statuses: list[dict[str, Any]] = []
         self.blocks: list[dict[str, Any]] = []  # sandbox/didBlockRequest
+        self.ports: list[dict[str, Any]] = []  # sandbox/didChangePorts
+        self.agent_states: list[dict[str, Any]] = []  # sandbox/didChangeAgentState
         self._changed = asyncio.Condition()
 
     async def _on_status(self, params: Any) -> None:
@@ -54,6 +56,30 @@ class Session:
         async with self._changed:
             self.blocks.append(params)
             self._changed.notify_all()
+
+    async def _on_ports(self, params: Any) -> None:
+        async with self._changed:
+            self.ports.append(params)
+            self._changed.notify_all()
+
+    async def wait_ports(self, predicate: Callable[[dict[str, Any]], bool], *, after: int = 0,
+                         timeout: float = 30) -> dict[str, Any]:
+        """The first didChangePorts notification at index >= `after` matching `predicate`."""
+        return await self._wait(
+            lambda: next((p for p in self.ports[after:] if predicate(p)), None), timeout,
+            lambda: f"no matching ports notification in {timeout}s; saw {self.ports[after:]}")
+
+    async def _on_agent_state(self, params: Any) -> None:
+        async with self._changed:
+            self.agent_states.append(params)
+            self._changed.notify_all()
+
+    async def wait_agent(self, predicate: Callable[[dict[str, Any]], bool], *, after: int = 0,
+                         timeout: float = 30) -> dict[str, Any]:
+        """The first didChangeAgentState notification at index >= `after` matching `predicate`."""
+        return await self._wait(
+            lambda: next((a for a in self.agent_states[after:] if predicate(a)), None), timeout,
+            lambda: f"no matching agent state in {timeout}s; saw {self.agent_states[after:]}")
 
     async def wait_block(self, predicate: Callable[[dict[str, Any]], bool], *,
                          timeout: float = 30) -> dict[str, Any]:
@@ -146,6 +172,14 @@ async def start_session(folders: list[str], *, options: dict[str, Any] | None = 
     @client.feature("sandbox/didBlockRequest")
     async def on_block(ls: LanguageClient, params: Any) -> None:
         await session._on_block(params)
+
+    @client.feature("sandbox/didChangePorts")
+    async def on_ports(ls: LanguageClient, params: Any) -> None:
+        await session._on_ports(params)
+
+    @client.feature("sandbox/didChangeAgentState")
+    async def on_agent_state(ls: LanguageClient, params: Any) -> None:
+        await session._on_agent_state(params)
 
     await client.start_io(*SERVER, env={**os.environ, **(env or {})})
     await client.initialize_session(types.InitializeParams(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from berth.config import (
+    DEFAULT_PIDS_LIMIT,
     ConfigRequest,
     SandboxConfig,
     describe_drift,
@@ -12,6 +13,7 @@ from berth.config import (
     parse_request,
     parse_volume,
     read_env_file,
+    split_port,
 )
 from berth.errors import BadInput
 
@@ -194,3 +196,65 @@ def test_the_field_table_drives_the_recorded_form_and_back():
     request = ConfigRequest({f.key: getattr(config, f.attr) for f in FIELDS})
     assert request.resolve(None) == config
     assert request.drift(config.with_env_values({"A": "1"}), {"A": "1"}) == []
+
+
+# -- resources and ports ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("given, kept", [
+    ("2g", "2g"), ("2048m", "2g"), ("1.5g", "1536m"), ("512MiB", "512m"), ("4GB", "4g"),
+    (1073741824, "1g"), ("7000000", "7000000"), ("6m", "6m"),
+])
+def test_memory_sizes_are_kept_in_their_shortest_exact_form(given, kept):
+    assert parse_request({"memory": given}).fields["memory"] == kept
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ({"memory": "lots"}, "'memory' 'lots' is not a memory size"),
+    ({"memory": "5m"}, "below Docker's smallest memory limit, 6m"),
+    ({"memory": True}, "is not a memory size"),
+    ({"cpus": 0}, "'cpus' 0 is not a number of CPUs from 0.01 up"),
+    ({"cpus": "two"}, "'cpus' 'two' is not a number of CPUs"),
+    ({"cpus": "nan"}, "is not a number of CPUs"),
+    ({"pidsLimit": 0}, "'pidsLimit' 0 is not a number of processes from 1 up"),
+    ({"pidsLimit": "100"}, "is not a number of processes"),
+    ({"gpus": "some"}, "'gpus' 'some' is not all, a number of GPUs or device=ID"),
+    ({"ports": "8080:80"}, "'ports' must be a list"),
+    ({"ports": ["8080"]}, "Port '8080' is not of the form [HOST_IP:]HOST_PORT:CONTAINER_PORT"),
+    ({"ports": ["8080:80/udp"]}, "only TCP ports are published, not udp"),
+    ({"ports": ["70000:80"]}, "host port 70000 is not from 1 to 65535"),
+    ({"ports": ["8080:0"]}, "container port 0 is not from 1 to 65535"),
+    ({"ports": ["300.1.1.1:8080:80"]}, "'300.1.1.1' is not an IP address"),
+    ({"ports": ["8080:80", "127.0.0.1:8080:81"]}, "Host address 127.0.0.1:8080 is given for two"),
+])
+def test_bad_resources_and_ports_name_the_problem_and_value(raw, expected):
+    with pytest.raises(BadInput) as caught:
+        parse_request(raw)
+    assert expected in caught.value.message
+
+
+def test_ports_default_to_loopback_and_take_other_addresses_only_when_given():
+    fields = parse_request({"ports": ["8080:3000", "0.0.0.0:9000:9000/tcp", "[::1]:7000:7000",
+                                      " 10.0.0.2:443:8443 "]}).fields
+    assert fields["ports"] == ("127.0.0.1:8080:3000", "0.0.0.0:9000:9000", "[::1]:7000:7000",
+                               "10.0.0.2:443:8443")
+    assert split_port("[::1]:7000:7001") == ("::1", 7000, 7001)
+
+
+def test_limits_default_to_none_but_a_pids_limit_and_are_recorded():
+    config = parse_request({}).resolve()
+    assert (config.cpus, config.memory, config.pids_limit, config.gpus, config.ports) == (
+        None, None, DEFAULT_PIDS_LIMIT, None, ())
+    limited = parse_request({"cpus": "0.5", "memory": "1g", "pidsLimit": -1, "gpus": 2,
+                             "ports": ["8080:80"]}).resolve()
+    recorded = limited.to_json()
+    assert {k: recorded[k] for k in ("cpus", "memory", "pidsLimit", "gpus", "ports")} == {
+        "cpus": 0.5, "memory": "1g", "pidsLimit": -1, "gpus": "2",
+        "ports": ["127.0.0.1:8080:80"]}
+    assert SandboxConfig.from_json(recorded) == limited
+
+
+def test_a_sandbox_recorded_before_limits_existed_shows_none():
+    from berth.labels import recorded_config
+
+    old = recorded_config({"dev.berth.config": '{"agent": "claude", "template": "t:1"}'}, "box")
+    assert (old.pids_limit, old.cpus, old.memory, old.ports) == (-1, None, None, ())

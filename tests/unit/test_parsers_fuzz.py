@@ -7,7 +7,16 @@ from __future__ import annotations
 import json
 import os
 
-from berth.config import parse_agent_args, parse_env, parse_request, parse_volume, parse_volumes
+from berth.config import (
+    parse_agent_args,
+    parse_env,
+    parse_port,
+    parse_ports,
+    parse_request,
+    parse_volume,
+    parse_volumes,
+    split_port,
+)
 from berth.errors import BadInput
 from berth.workspace import resolve_workspace
 from hypothesis import given, settings
@@ -51,7 +60,8 @@ def test_volume_parsing_raises_only_bad_input(value):
 
 @PARSER_SETTINGS
 @given(st.dictionaries(st.sampled_from(["agent", "template", "env", "volumes", "name",
-                                        "mountDockerSocket", "credentials", "x"]) | TEXT,
+                                        "mountDockerSocket", "credentials", "ports", "cpus",
+                                        "memory", "pidsLimit", "gpus", "x"]) | TEXT,
                        JSON, max_size=5) | JSON, st.booleans())
 def test_config_request_parsing_raises_only_bad_input(raw, strict):
     try:
@@ -61,6 +71,17 @@ def test_config_request_parsing_raises_only_bad_input(raw, strict):
     config = request.resolve()
     json.dumps(config.to_json())
     request.drift(config)
+
+
+@PARSER_SETTINGS
+@given(st.one_of(JSON, TEXT, st.from_regex(
+    r"\A(\[[0-9a-f:]*\]:|[0-9.]*:)?[0-9]{0,6}:[0-9]{0,6}(/[a-z]*)?\Z")))
+def test_port_parsing_raises_only_bad_input(value):
+    out = only_bad_input(parse_port, value)
+    if out is not None:
+        ip, host, container = split_port(out)
+        assert 1 <= host <= 65535 and 1 <= container <= 65535
+    only_bad_input(parse_ports, [value, value])
 
 
 @PARSER_SETTINGS

@@ -82,6 +82,24 @@ def test_env_items_carry_names_and_a_changed_value_is_a_new_question(monkeypatch
     assert consent_items("/elsewhere", one.request, ConfigRequest(), one)[0].id != items[0].id
 
 
+def test_ports_gpus_and_no_pids_limit_from_the_workspace_are_asked_about():
+    ws = theirs(ports=["8080:3000", "0.0.0.0:2222:22"], gpus="all", pidsLimit=-1, cpus=1,
+                memory="1g")
+    items = consent_items(WS, ws.request, req(ports=["8080:3000"]), ws)
+    assert [(i.field, i.value) for i in items] == [
+        ("gpus", "all"), ("pidsLimit", -1), ("ports", "0.0.0.0:2222:22")]
+    assert "reachable from other machines" in items[2].note
+    assert "fork bomb" in items[1].note
+    # Limits that narrow widen nothing.
+    narrow = theirs(pidsLimit=100, cpus=0.5, memory="512m")
+    assert consent_items(WS, narrow.request, ConfigRequest(), narrow) == []
+
+    class Existing:
+        config = SandboxConfig(ports=("0.0.0.0:2222:22",), gpus="all", pids_limit=-1)
+
+    require_consent(items, [], "x")(Existing(), {})
+
+
 def test_the_guard_accepts_what_the_sandbox_being_recreated_already_has(dirs):
     a, _ = dirs
 

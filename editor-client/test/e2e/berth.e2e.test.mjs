@@ -71,6 +71,8 @@ describe('Berth in VS Code', { concurrency: false }, () => {
   let win4;
   /** The worktree of each agent branch, by branch. */
   const worktreeOf = {};
+  /** The URL of the port forwarded in the ports step. */
+  let forwardedUrl;
   let failed = false;
 
   before(async () => {
@@ -301,7 +303,7 @@ describe('Berth in VS Code', { concurrency: false }, () => {
     await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Berth: Run Agent' }).first().waitFor();
     await win2.screenshot('11-palette');
     // More commands than the list shows at once: each is looked for by its own title.
-    for (const title of ['Run Agent', 'Start Sandbox', 'Stop Sandbox', 'Recreate Sandbox', 'Remove All Sandboxes', 'Edit Network Rules…', 'Run Agent on New Branch…']) {
+    for (const title of ['Run Agent', 'Start Sandbox', 'Stop Sandbox', 'Recreate Sandbox', 'Remove All Sandboxes', 'Edit Network Rules…', 'Run Agent on New Branch…', 'Forward a Port…', 'Stop Forwarding a Port…']) {
       await input.fill(`>Berth: ${title}`);
       await page.locator('.quick-input-list .monaco-list-row', { hasText: `Berth: ${title}` }).first().waitFor();
     }
@@ -371,6 +373,50 @@ describe('Berth in VS Code', { concurrency: false }, () => {
     assert.deepEqual(policy.liveAllow, ['example.com']);
     assert.deepEqual(policy.liveDeny, ['example.org']);
     await win3.screenshot('16-denied');
+  });
+
+  step('a port the agent opens is offered; Forward makes it reachable here, and the Sandboxes view lists it', async () => {
+    const page = win3.page;
+    // What an agent does: start a dev server bound to the sandbox's own loopback.
+    const port = 20000 + Math.floor(Math.random() * 9000);
+    await berth('exec', '-w', ws3, 'sh', '-c', `mkdir -p /tmp/w && echo e2e-port > /tmp/w/i && httpd -p 127.0.0.1:${port} -h /tmp/w`);
+    const offer = await win3.toast(new RegExp(`port ${port} is listening in the sandbox of "charlie"`), 30_000);
+    await win3.screenshot('17-port-offered');
+    await offer.locator('.monaco-button', { hasText: /^Forward$/ }).first().click();
+    const said = await win3.toast(new RegExp(`port ${port} of "charlie" is at http://127\\.0\\.0\\.1:\\d+ until the sandbox stops`));
+    const url = (await said.textContent()).match(/http:\/\/127\.0\.0\.1:\d+/)[0];
+    const answer = await fetch(`${url}/i`);
+    assert.equal((await answer.text()).trim(), 'e2e-port');
+    await win3.command('View: Show Berth');
+    await page.locator('.pane', { hasText: 'Sandboxes' }).locator('.monaco-list-row', { hasText: `${port} → 127.0.0.1:` }).first().waitFor();
+    await win3.screenshot('18-port-forwarded');
+    forwardedUrl = url;
+  });
+
+  step('an agent that asks something while not in view: a notification, the status bar, and Show Agent opens it', async () => {
+    // What Claude Code's Notification hook runs in the sandbox (agent_hooks): the agent's own words.
+    await berth('exec', '-w', ws3, 'sh', '-c',
+      `echo '{"hook_event_name":"Notification","message":"Claude needs your permission to use Bash"}' | /usr/local/bin/berth-notify claude Notification`);
+    const toast = await win3.toast(/claude in "charlie" needs you: Claude needs your permission to use Bash/, 30_000);
+    await win3.statusBar(/Berth: running · needs you$/);
+    await win3.screenshot('18b-agent-needs-you');
+    await toast.locator('.monaco-button', { hasText: 'Show Agent' }).first().click();
+    // No agent terminal was open here: Show Agent opens one, as Run Agent does.
+    await win3.page.locator('.tab', { hasText: 'Berth: claude (charlie)' }).first().waitFor();
+    await berth('exec', '-w', ws3, '/usr/local/bin/berth-notify', 'claude', 'working');
+    await win3.statusBar(/Berth: running · working$/);
+    const url = forwardedUrl;
+    // The forward ends with the sandbox.
+    await win3.command('Berth: Stop Sandbox');
+    await win3.statusBar(/Berth: stopped$/);
+    await waitUntil('the forward ended with its sandbox', async () => {
+      try {
+        await fetch(`${url}/i`, { signal: AbortSignal.timeout(2_000) });
+        return false;
+      } catch {
+        return true;
+      }
+    }, 30_000);
     await win3.close();
   });
   step('Run Agent on New Branch, twice: two agents on two branches, each in a worktree of its own with its sandbox', async () => {

@@ -225,3 +225,25 @@ test("Agent Branches: a sandbox's busy live state shows; context values say what
   assert.equal(detached.label, '(detached at 0123456)');
   assert.equal(detached.contextValue, 'berth.branch.user.detached');
 });
+
+test('the tooltip shows published ports and limits, and a sandbox stopped for memory says so', () => {
+  const limited = {
+    ...sandbox,
+    ports: ['127.0.0.1:8080:3000', '0.0.0.0:9000:9000'],
+    resources: { cpus: 1.5, memory: '4g', pidsLimit: 4096, gpus: null },
+  };
+  const tip = views.statusTooltip(status('running', { sandbox: limited }));
+  assert.match(tip, /Ports: `127\.0\.0\.1:8080 → 3000`, `0\.0\.0\.0:9000 → 9000`/);
+  assert.match(tip, /Limits: 1\.5 CPUs · 4g memory · 4096 processes/);
+  const open = { ...limited, ports: [], resources: { cpus: 1, memory: null, pidsLimit: -1, gpus: 'all' } };
+  const openTip = views.statusTooltip(status('running', { sandbox: open }));
+  assert.doesNotMatch(openTip, /Ports:/);
+  assert.match(openTip, /Limits: 1 CPU · no process limit · all GPUs/);
+  // A server from before limits sends neither.
+  assert.doesNotMatch(views.statusTooltip(status('running')), /Ports:|Limits:/);
+
+  const message = 'Out of memory: the kernel ended a process in the sandbox before it stopped (its memory limit is 4g).';
+  const oom = status('stopped', { sandbox: { ...limited, status: 'exited', state: 'stopped', oomKilled: true }, message });
+  assert.equal(views.statusBarView(oom, 'running').text, '$(vm-outline) Berth: stopped (out of memory)');
+  assert.ok(views.statusTooltip(oom).includes('Out of memory: the kernel ended a process'));
+});

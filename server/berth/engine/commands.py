@@ -8,6 +8,7 @@ import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from berth.agent_hooks import codex_launch
 from berth.agents import get_agent
 from berth.engine.connection import call, translated
 from berth.models import ExecResult, Sandbox
@@ -17,12 +18,13 @@ if TYPE_CHECKING:
 
 
 def run_command(api: docker.APIClient, sandbox: Sandbox, argv: list[str], user: str | None,
-                reader: docker.APIClient | None = None) -> ExecResult:
+                reader: docker.APIClient | None = None,
+                environment: dict[str, str] | None = None) -> ExecResult:
     """`argv` as `user` (None: the container's) in the workspace, its output collected whole.
     `reader` waits for the output when the command may run longer than the engine timeout."""
     with translated(f"Running a command in sandbox {sandbox.name}"):
         exec_id = api.exec_create(sandbox.full_id, argv, user=user or "",
-                                  workdir=sandbox.workspace)["Id"]
+                                  workdir=sandbox.workspace, environment=environment)["Id"]
         out, err = (reader or api).exec_start(exec_id, demux=True)
         code = api.exec_inspect(exec_id).get("ExitCode")
     return ExecResult(
@@ -48,7 +50,9 @@ def attach_argv(sandbox: Sandbox, agent_args: Iterable[str] = (), *, tty: bool =
     if not agent.binary:  # `shell`: the words after it are a command for the login shell
         args = list(agent_args)
         return shell_argv(sandbox, tty=tty) + (["-c", " ".join(args)] if args else [])
-    return [*_exec_prefix(sandbox, tty), agent.binary, *agent.default_args, *agent_args]
+    # Codex hears of Berth's `notify` program on its command line (agent_hooks.codex_launch).
+    launch = codex_launch(agent.binary) if agent.name == "codex" else [agent.binary]
+    return [*_exec_prefix(sandbox, tty), *launch, *agent.default_args, *agent_args]
 
 
 def shell_argv(sandbox: Sandbox, *, tty: bool = True) -> list[str]:

@@ -35,14 +35,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from berth import labels
-from berth.config import SandboxConfig
+from berth.config import SandboxConfig, split_port
 from berth.engine import templates
 from berth.engine.connection import call, image_or_none, translated
+from berth.engine.resources import ports_problem
 from berth.engine.templates import Progress
 from berth.errors import BadInput, BerthError, Conflict, EngineError, NotFound, TemplateProblem
 from berth.models import Sandbox
 from berth.network import proxy_image
-from berth.network.relay import RULES_FILE
+from berth.network.relay import FORWARD_BASE, RULES_FILE
 from berth.network.rules import Policy, parse_patterns
 
 if TYPE_CHECKING:
@@ -203,22 +204,44 @@ def _fallback_subnets(token: str, tries: int = 64) -> list[str]:
             for i in range(min(tries, count))]
 
 
+def forwards(ports: tuple[str, ...]) -> list[dict[str, Any]]:
+    """A filtered sandbox's published ports, as its proxy serves them: the engine publishes no port
+    of a container on an internal network, so the proxy (on the outside network too) publishes
+    each and relays it to the sandbox. Each gets a port of the proxy's own, as the proxy runs with
+    no capabilities and cannot listen below 1024."""
+    out = []
+    for n, spec in enumerate(ports):
+        ip, host, container = split_port(spec)
+        out.append({"listen": FORWARD_BASE + n, "port": container, "hostIp": ip,
+                    "hostPort": host})
+    return out
+
+
 def make_proxy(api: docker.APIClient, image: str, token: str, workspace: str | None,
-               policy: Policy, name: str | None = None) -> None:
-    """The running proxy of the network `token`, with `policy`. Started on the internal network,
-    then joined to the outside one: faster than starting it on both."""
+               policy: Policy, name: str | None = None, ports: tuple[str, ...] = ()) -> None:
+    """The running proxy of the network `token`, with `policy`, publishing the sandbox's `ports`.
+    Started on the internal network, then joined to the outside one: faster than starting it on
+    both (the engine publishes its ports once it joins)."""
     proxy, network = names(token)
     proxy = name or proxy
     rules = json.dumps(policy.to_json())
     # Through the environment, quicker than a file written into a container not yet started; but
     # one variable holds at most 128 KiB, and a policy of many long host names can pass that.
     in_env = len(rules) <= _RULES_IN_ENV
+    environment = {"BERTH_RULES": rules} if in_env else {}
+    relayed = forwards(ports)
+    if relayed:
+        environment["BERTH_FORWARDS"] = json.dumps(
+            [{"listen": f["listen"], "port": f["port"]} for f in relayed])
     made = call(f"Creating the network proxy {proxy}", api.create_container,
                 image=image, name=proxy, labels=_tags(token, workspace), detach=True,
-                environment={"BERTH_RULES": rules} if in_env else {},
+                environment=environment,
+                ports=[f["listen"] for f in relayed] or None,
                 networking_config=api.create_networking_config({
                     network: api.create_endpoint_config(aliases=[proxy_image.ALIAS])}),
                 host_config=api.create_host_config(
+                    port_bindings={f["listen"]: (f["hostIp"], f["hostPort"]) for f in relayed}
+                    or None,
                     network_mode=network, cap_drop=["ALL"], security_opt=["no-new-privileges"],
                     # Two threads a connection (relay.MAX_CONNECTIONS), and some room.
                     pids_limit=1100, mem_limit="128m", privileged=False,
@@ -229,8 +252,11 @@ def make_proxy(api: docker.APIClient, image: str, token: str, workspace: str | N
     if not in_env:
         _write_rules(api, made["Id"], policy)
     call(f"Starting the network proxy {proxy}", api.start, proxy)
-    call(f"Connecting the network proxy {proxy} to the outside",
-         api.connect_container_to_network, proxy, OUTSIDE_NETWORK)
+    try:
+        call(f"Connecting the network proxy {proxy} to the outside",
+             api.connect_container_to_network, proxy, OUTSIDE_NETWORK)
+    except EngineError as exc:
+        raise ports_problem(exc, ports) or exc from None
     _wait_listening(api, made["Id"], proxy)
 
 
@@ -366,7 +392,10 @@ def start(api: docker.APIClient, sandbox: Sandbox, progress: Progress) -> None:
         return
     _write_rules(api, proxy["Id"], policy)
     if proxy["State"] != "running":
-        call(f"Starting the network proxy of {sandbox.name}", api.start, proxy["Id"])
+        try:
+            call(f"Starting the network proxy of {sandbox.name}", api.start, proxy["Id"])
+        except EngineError as exc:
+            raise ports_problem(exc, sandbox.config.ports) or exc from None
 
 
 def _remake(api: docker.APIClient, sandbox: Sandbox, proxy: dict[str, Any], image: str,
@@ -376,7 +405,8 @@ def _remake(api: docker.APIClient, sandbox: Sandbox, proxy: dict[str, Any], imag
              proxy.get("Image"), image)
     call(f"Removing the old network proxy of {sandbox.name}", api.remove_container,
          proxy["Id"], force=True)
-    make_proxy(api, image, token_of(sandbox) or "", sandbox.workspace, policy)
+    make_proxy(api, image, token_of(sandbox) or "", sandbox.workspace, policy,
+               ports=sandbox.config.ports)
 
 
 def stop(api: docker.APIClient, sandbox: Sandbox) -> None:

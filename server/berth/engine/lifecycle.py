@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING
 
 from berth import __version__, labels
 from berth.agents import get_agent, missing_binary_message
-from berth.config import SandboxConfig
+from berth.config import SandboxConfig, split_port
 from berth.container_setup import IDLE_ENTRYPOINT
-from berth.engine import egress, lookup, setup, templates
+from berth.engine import egress, lookup, ports, resources, setup, templates
 from berth.engine.connection import call, create_container, remove_container, translated
 from berth.engine.templates import Progress
 from berth.errors import BerthError, Conflict, EngineError, NotFound, TemplateProblem
 from berth.models import Sandbox
+from berth.network.relay import SANDBOX_ALIAS
 from berth.network.rules import OPEN
 from berth.workspace import default_sandbox_name, workspace_key
 
@@ -53,7 +54,8 @@ def create(api: docker.APIClient, workspace: str, config: SandboxConfig, progres
     proxy_image = ""
     if config.network_policy != OPEN:
         proxy_image = egress.ensure_image(api, progress)
-        spare = egress.find_spare(api) if use_spare else None
+        # A spare proxy publishes no ports: a sandbox with ports gets a proxy that does.
+        spare = egress.find_spare(api) if use_spare and not config.ports else None
         if spare is not None:
             token = spare.token
         else:
@@ -61,7 +63,7 @@ def create(api: docker.APIClient, workspace: str, config: SandboxConfig, progres
             egress.collect_orphans(api)  # networks are a scarce resource: reclaim lost ones first
             egress.create_network(api, token, workspace)
             proxy = _BACKGROUND.submit(egress.make_proxy, api, proxy_image, token, workspace,
-                                       egress.policy_of(config))
+                                       egress.policy_of(config), ports=config.ports)
     # Until it is claimed, the spare is not this sandbox's to remove.
     own = token if spare is None else None
     progress("creating", f"Creating sandbox {name} from {config.template}")
@@ -77,13 +79,21 @@ def create(api: docker.APIClient, workspace: str, config: SandboxConfig, progres
             labels=labels.sandbox_labels(workspace, workspace_key(workspace), config,
                                          templates.image_user(image), __version__, token,
                                          named=name if named else None),
+            ports=resources.exposed(config, publish=token is None),
             host_config=api.create_host_config(
                 mounts=setup.mounts(workspace, config, agent), privileged=False,
                 network_mode=egress.names(token)[1] if token else None,
                 # Raw packets are how one would try to route around the proxy.
-                cap_drop=["NET_RAW"] if token else None),
+                cap_drop=["NET_RAW"] if token else None,
+                **resources.host_config(config, publish=token is None)),
+            # Its proxy relays its published ports to it by this name.
+            networking_config=api.create_networking_config({egress.names(token)[1]: (
+                api.create_endpoint_config(aliases=[SANDBOX_ALIAS]))}) if token else None,
             detach=True,
         )
+    except EngineError as exc:
+        _abandon(api, own, proxy)
+        raise resources.engine_refusal(exc, config) from None
     except BaseException:
         _abandon(api, own, proxy)
         raise
@@ -120,6 +130,8 @@ def create(api: docker.APIClient, workspace: str, config: SandboxConfig, progres
         _discard(api, sandbox)
         _abandon(api, token, proxy)
         raise
+    # Port helpers left by sandboxes removed outside Berth; off the create's own path.
+    _BACKGROUND.submit(ports.collect_orphans, api)
     if spare is not None:
         _BACKGROUND.submit(_after_spare_taken, api, proxy_image, keep_spare)
     elif keep_spare and token is not None:
@@ -185,6 +197,8 @@ def start(api: docker.APIClient, sandbox: Sandbox, progress: Progress,
     finished."""
     first_start = sandbox.status == "created"
     progress("starting", f"Starting sandbox {sandbox.name}")
+    if not first_start:
+        ports.remove_all(api, sandbox)  # forwards of its last run, if it was stopped outside Berth
     if not proxy_started:
         egress.start(api, sandbox, progress)
     try:
@@ -202,6 +216,9 @@ def start(api: docker.APIClient, sandbox: Sandbox, progress: Progress,
 
 
 def _start_failure(sandbox: Sandbox, exc: EngineError) -> BerthError:
+    refused = resources.engine_refusal(exc, sandbox.config)
+    if refused is not exc:
+        return refused
     text = exc.message
     if "exec format error" in text:
         return TemplateProblem(
@@ -218,9 +235,10 @@ def replace(api: docker.APIClient, workspace: str, old: Sandbox, config: Sandbox
             ) -> tuple[Sandbox, list[str]]:
     """Create the workspace's sandbox anew from `config`, then remove `old`.
 
-    Until the new sandbox exists and is set up, `old` is left running; when the new one takes
-    its name, `old` steps aside under another name and gets it back if anything fails, so a
-    failed recreate leaves the same container, by the same name, in the same state. An old one
+    Until the new sandbox exists and is set up, `old` is left running (stopped first only when
+    the new one publishes a host port it holds); when the new one takes its name, `old` steps
+    aside under another name and gets it back if anything fails, so a failed recreate leaves the
+    same container, by the same name, in the same state. An old one
     that cannot be removed at the end is not a failure: returned beside the new one, it is a warning.
     """
     name = config.name or default_sandbox_name(get_agent(config.agent).name, workspace)
@@ -229,6 +247,11 @@ def replace(api: docker.APIClient, workspace: str, old: Sandbox, config: Sandbox
         raise Conflict(f"The container name {name!r} is already used by another container; "
                        f"choose another name (the sandbox {old.name} was left as it was).",
                        field="name", value=name)
+    # Host ports the new sandbox publishes that the old one holds: it lets go of them first, and
+    # runs again with them if the new one cannot be made.
+    release = old.state == "running" and bool(_host_ports(old.config) & _host_ports(config))
+    if release:
+        stop(api, old)
     aside = None
     if name == old.name:
         aside = f"{old.name}.replaced-{old.id}"
@@ -242,6 +265,8 @@ def replace(api: docker.APIClient, workspace: str, old: Sandbox, config: Sandbox
     except BaseException:
         if aside is not None:
             _take_name_back(api, old, aside)
+        if release:
+            _start_again(api, old, progress)
         raise
     try:
         remove(api, old)
@@ -251,6 +276,18 @@ def replace(api: docker.APIClient, workspace: str, old: Sandbox, config: Sandbox
                      f"{old.id}) could not be removed: {exc.message} Remove it with "
                      f"`berth rm {old.id}`."]
     return new, []
+
+
+def _host_ports(config: SandboxConfig) -> set[int]:
+    return {split_port(spec)[1] for spec in config.ports}
+
+
+def _start_again(api: docker.APIClient, old: Sandbox, progress: Progress) -> None:
+    try:
+        start(api, lookup.refreshed(api, old), progress, [])
+    except BerthError as exc:
+        log.error("The sandbox %s (%s) stopped to free its ports could not start again: %s",
+                  old.name, old.id, exc.message)
 
 
 def _take_name_back(api: docker.APIClient, old: Sandbox, aside: str) -> None:
@@ -266,6 +303,7 @@ def stop(api: docker.APIClient, sandbox: Sandbox) -> Sandbox:
     if sandbox.status in ("running", "restarting", "paused"):
         call(f"Stopping sandbox {sandbox.name}", api.stop, sandbox.full_id, timeout=10)
     egress.stop(api, sandbox)
+    ports.remove_all(api, sandbox)
     return lookup.refreshed(api, sandbox)
 
 
@@ -274,6 +312,7 @@ def remove(api: docker.APIClient, sandbox: Sandbox) -> bool:
     it was gone already."""
     if not labels.is_berth(sandbox.labels):
         raise Conflict(f"Container {sandbox.name} is not a Berth sandbox; it was left alone.")
+    ports.remove_all(api, sandbox)
     removed = remove_container(api, sandbox.full_id, f"Removing sandbox {sandbox.name}")
     egress.remove_quietly(api, sandbox)
     return removed

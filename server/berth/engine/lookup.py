@@ -82,9 +82,11 @@ def inspected(api: docker.APIClient, sandbox: Sandbox) -> tuple[Sandbox, dict[st
         info = call(f"Inspecting sandbox {sandbox.name}", api.inspect_container, sandbox.full_id)
     except NotFound:
         return None
-    live = (info.get("State") or {}).get("Status")
+    state = info.get("State") or {}
+    live = state.get("Status")
     env = env_map((info.get("Config") or {}).get("Env"))
-    return (dataclasses.replace(sandbox, status=live) if live else sandbox), env
+    oom = bool(state.get("OOMKilled")) and live not in ("running", "restarting")
+    return dataclasses.replace(sandbox, status=live or sandbox.status, oom_killed=oom), env
 
 
 def container_env(api: docker.APIClient, sandbox: Sandbox) -> dict[str, str]:

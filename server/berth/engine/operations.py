@@ -12,16 +12,16 @@ import dataclasses
 import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from berth import user_config
 from berth.config import ConfigRequest, parse_name
-from berth.engine import commands, egress, lifecycle, lookup, setup, templates
+from berth.engine import commands, egress, lifecycle, lookup, ports, setup, templates
 from berth.engine.connection import Connection
 from berth.engine.setup import SOCKET_WARNING
 from berth.engine.templates import Progress
 from berth.errors import Conflict
-from berth.models import ExecResult, RunResult, Sandbox, Status
+from berth.models import ExecResult, RunResult, Sandbox, Status, out_of_memory_message
 from berth.network.rules import Policy
 from berth.selection import IDS, WORKSPACE, Selection
 from berth.trust import mount_warnings
@@ -98,8 +98,9 @@ class Engine:
         sandbox, container_env = seen
         drift = [] if request is None or name is not None else \
             _with_user_defaults(request).drift(sandbox.config, container_env)
+        message = out_of_memory_message(sandbox, stopped=True) if sandbox.oom_killed else None
         return Status(workspace=workspace, state=sandbox.state, sandbox=sandbox, drift=drift,
-                      name=name)
+                      message=message, name=name)
 
     # -- run ------------------------------------------------------------------------------------
 
@@ -267,6 +268,30 @@ class Engine:
             sandbox = lookup.refreshed(self.api, sandbox)
             policy = change(egress.current(self.api, sandbox))
             return sandbox, egress.apply(self.api, sandbox, policy)
+
+    # -- ports ----------------------------------------------------------------------------------
+
+    def list_ports(self, which: Selection | str, progress: Progress = _no_progress
+              ) -> tuple[Sandbox, list[dict[str, Any]], list[ports.Forward]]:
+        """The running sandbox, the TCP ports it listens on, and those forwarded."""
+        sandbox = _selection(which).one(self)
+        listening = ports.listening(self.api, sandbox, ports.image(self.api, progress))
+        return sandbox, listening, ports.forwards(self.api, sandbox)
+
+    def forward_port(self, which: Selection | str, port: int, *, host_ip: str | None = None,
+                     host_port: int | None = None, progress: Progress = _no_progress
+                     ) -> tuple[Sandbox, ports.Forward]:
+        """Forward the running sandbox's `port` to this machine, until it stops."""
+        sandbox = _selection(which).one(self)
+        with self._workspace_lock(sandbox.workspace):
+            sandbox = lookup.refreshed(self.api, sandbox)
+            return sandbox, ports.forward(self.api, sandbox, port, ports.image(self.api, progress),
+                                          host_ip=host_ip, host_port=host_port)
+
+    def unforward_port(self, which: Selection | str, port: int | None = None,
+                       host_port: int | None = None) -> tuple[Sandbox, list[ports.Forward]]:
+        sandbox = _selection(which).one(self)
+        return sandbox, ports.unforward(self.api, sandbox, port, host_port)
 
     def blocked(self, which: Selection | str, tail: int | None = None) -> list[egress.Block]:
         """The requests the sandbox's proxy refused, oldest first."""

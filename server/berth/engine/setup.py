@@ -10,7 +10,7 @@ import os
 import subprocess
 from typing import TYPE_CHECKING, Any
 
-from berth import host_trust
+from berth import agent_hooks, host_trust
 from berth.agents import Agent, get_agent, missing_binary_message
 from berth.config import SandboxConfig
 from berth.container_setup import (
@@ -126,7 +126,9 @@ def set_up(api: docker.APIClient, sandbox: Sandbox, warnings: list[str]) -> None
                                         _volume_mount(sandbox), hostcred, agent.binary,
                                         str(owner.st_uid), str(owner.st_gid),
                                         "1" if config.host_certificates else "", sandbox.id,
-                                        *agent.setup_specs()], user="0")
+                                        *agent.setup_specs()], user="0",
+                         environment={"BERTH_NOTIFY": agent_hooks.NOTIFY_SCRIPT,
+                                      "BERTH_CLAUDE_HOOKS": agent_hooks.claude_hooks_json()})
     for line in result.stderr.splitlines():
         if line.startswith("berth-setup: warning: "):
             text = line.split(": ", 2)[2]

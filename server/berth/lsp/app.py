@@ -15,12 +15,15 @@ from typing import NoReturn
 from berth import __version__
 from berth.engine import Engine
 from berth.lsp import sandbox_requests
+from berth.lsp.agent_watch import AgentWatcher
 from berth.lsp.auto_start import AutoStart
 from berth.lsp.branch_requests import BranchRequests
 from berth.lsp.engine_events import EngineEvents
 from berth.lsp.folders import Folders
 from berth.lsp.network_blocks import BlockNotifier
 from berth.lsp.network_requests import NetworkRequests
+from berth.lsp.port_requests import PortRequests
+from berth.lsp.port_watch import PortWatcher
 from berth.lsp.sandbox_requests import SandboxRequests
 from berth.lsp.server import BerthRpcError, BerthServer, refuse_oversized
 from berth.lsp.starter import SandboxStarter
@@ -48,6 +51,10 @@ def build(engine: Engine | None = None) -> tuple[BerthServer, EngineEvents]:
     sandbox_requests.register(server, NetworkRequests(engine, folders, server.workers))
     sandbox_requests.register(server, BranchRequests(engine, folders, status, server.workers))
     status.listen(BlockNotifier(server.protocol.notify, engine, folders).status_changed)
+    port_watcher = PortWatcher(server.protocol.notify, engine, folders)
+    status.listen(port_watcher.status_changed)
+    sandbox_requests.register(server, PortRequests(engine, folders, port_watcher, server.workers))
+    status.listen(AgentWatcher(server.protocol.notify, engine, folders).status_changed)
     WorkspaceSync(server, folders, status, auto_start, events).register()
     refuse_oversized(server)
     return server, events

@@ -24,12 +24,16 @@ class EngineEvents:
         status = self._status
 
         def on_change(workspace: str, name: str | None, event: dict[str, Any]) -> None:
-            # `die`: show it stopped at once; the refresh that follows confirms it from the engine.
-            container = event.get("id") if event.get("Action") == "die" else None
+            action, container = event.get("Action"), str(event.get("id") or "")
 
             def apply() -> None:
-                if container:
+                if action == "die" and container:
+                    # Shown stopped at once; the refresh that follows confirms it from the engine.
                     status.died(workspace, name, container)
+                elif action == "oom" and container:
+                    status.out_of_memory(workspace, name, container)
+                elif action == "start":
+                    status.started(workspace, name)
                 status.soon(workspace, name)
             loop.call_soon_threadsafe(apply)
 

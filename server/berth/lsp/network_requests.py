@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from berth.engine.egress import policy_info
 from berth.errors import BadInput
-from berth.lsp.sandbox_requests import Handler, only, string_list
+from berth.lsp.sandbox_requests import Handler, one_sandbox, only, string_list
 from berth.network.rules import Policy, parse_patterns
-from berth.selection import IDS, NAME, WORKSPACE, Selection
+from berth.selection import IDS, NAME, WORKSPACE
 
 if TYPE_CHECKING:
     from berth.engine import Engine
@@ -32,7 +32,7 @@ class NetworkRequests:
 
     async def policy(self, params: dict[str, Any]) -> Any:
         only(params, (WORKSPACE, NAME, IDS))
-        sandbox, policy = await self._workers.engine(self._engine.policy, self._which(params))
+        sandbox, policy = await self._workers.engine(self._engine.policy, one_sandbox(params, self._folders))
         return policy_info(sandbox, policy)
 
     async def change(self, params: dict[str, Any]) -> Any:
@@ -52,7 +52,7 @@ class NetworkRequests:
             return policy.with_allowed(allow).with_denied(deny)
 
         sandbox, policy = await self._workers.engine(self._engine.change_policy,
-                                                     self._which(params), change)
+                                                     one_sandbox(params, self._folders), change)
         return policy_info(sandbox, policy)
 
     async def log(self, params: dict[str, Any]) -> Any:
@@ -60,13 +60,9 @@ class NetworkRequests:
         tail = params.get("tail")
         if tail is not None and (not isinstance(tail, int) or isinstance(tail, bool) or tail < 0):
             raise BadInput(f"'tail' must be a whole number, got {tail!r:.40}.", field="tail")
-        blocked = await self._workers.engine(self._engine.blocked, self._which(params), tail)
+        blocked = await self._workers.engine(self._engine.blocked, one_sandbox(params, self._folders), tail)
         return {"blocked": [b.to_json() for b in blocked]}
 
-    def _which(self, params: dict[str, Any]) -> Selection:
-        return Selection.of(workspace=params.get(WORKSPACE), ids=params.get(IDS),
-                            name=params.get(NAME), forms=(WORKSPACE, IDS), single=True,
-                            default=lambda: self._folders.resolve(None))
 
 
 def _given(params: dict[str, Any], key: str, default: Any) -> Any:

@@ -47,6 +47,9 @@ COMMANDS = {
     "sandbox/worktrees": "berthServer.worktrees",
     "sandbox/removeWorktree": "berthServer.removeWorktree",
     "sandbox/worktreeDiff": "berthServer.worktreeDiff",
+    "sandbox/ports": "berthServer.ports",
+    "sandbox/forwardPort": "berthServer.forwardPort",
+    "sandbox/unforwardPort": "berthServer.unforwardPort",
 }
 
 RUN_EXTRA = ("workspace", "agentArgs", "recreate", "accept", "branch", "base")
@@ -225,6 +228,14 @@ def text_param(params: dict[str, Any], name: str) -> str | None:
     if not isinstance(value, str) or not value or "\x00" in value:
         raise BadInput(f"'{name}' must be a non-empty string, got {value!r:.80}.", field=name)
     return value
+
+
+def one_sandbox(params: dict[str, Any], folders: Folders) -> Selection:
+    """The one sandbox a request names: by `ids`, or a workspace's (default: the only open folder),
+    its default one or the one of `name`."""
+    return Selection.of(workspace=params.get(WORKSPACE), ids=params.get(IDS),
+                        name=params.get(NAME), forms=(WORKSPACE, IDS), single=True,
+                        default=lambda: folders.resolve(None))
 
 
 def string_list(value: Any, name: str) -> list[str]:

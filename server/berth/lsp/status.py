@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from berth.engine.connection import unavailable
 from berth.errors import BerthError, EngineUnavailable
 from berth.lsp.tasks import Background
-from berth.models import Slot, Status
+from berth.models import Slot, Status, out_of_memory_message
 
 if TYPE_CHECKING:
     from berth.engine import Engine
@@ -51,6 +51,9 @@ class StatusPublisher:
         # waiting for an engine that was not answering).
         self._when_read: dict[str, Callable[[], None]] = {}
         self._listeners: list[Callable[[Status], None]] = []
+        # Sandboxes (the container's id) the kernel ended a process of for want of memory since
+        # they last started: the engine's `oom` event says so once, and nothing it keeps does.
+        self._oom: dict[Slot, str] = {}
 
     def soon(self, workspace: str | None = None, name: str | None = None) -> None:
         """Refresh one sandbox (a workspace's default one, or its one of that name), or all, in the
@@ -118,7 +121,26 @@ class StatusPublisher:
             return
         self._supersede((workspace, name))
         stopped = dataclasses.replace(previous.sandbox, status="exited")
-        self.publish(dataclasses.replace(previous, state=stopped.state, sandbox=stopped))
+        message = None if self._oom.pop((workspace, name), None) else previous.message
+        self.publish(dataclasses.replace(previous, state=stopped.state, sandbox=stopped,
+                                         message=message))
+
+    def out_of_memory(self, workspace: str, name: str | None, container_id: str) -> None:
+        """The engine said the kernel ended a process in the sandbox for want of memory."""
+        self._oom[(workspace, name)] = container_id
+
+    def started(self, workspace: str, name: str | None) -> None:
+        """The sandbox's container (re)started: what happened to its memory before is past."""
+        self._oom.pop((workspace, name), None)
+
+    def _with_oom(self, slot: Slot, status: Status) -> Status:
+        oom = self._oom.get(slot)
+        sandbox = status.sandbox
+        # A stopped one's own record says whether memory was what stopped it (oom_killed).
+        if (not oom or sandbox is None or not oom.startswith(sandbox.id) or status.message
+                or status.state != "running"):
+            return status
+        return dataclasses.replace(status, message=out_of_memory_message(sandbox, stopped=False))
 
     async def refresh(self, workspace: str, name: str | None = None) -> None:
         slot = (workspace, name)
@@ -150,7 +172,7 @@ class StatusPublisher:
             status = dataclasses.replace(status, message=folder.settings_error)
         if status.state == "absent" and not known:
             return  # nobody was told about this sandbox; it never existed for us
-        self.publish(status)
+        self.publish(self._with_oom(slot, status))
 
     async def refresh_workspace(self, workspace: str) -> None:
         """Refresh the workspace's default sandbox and every one it has by name, including those

@@ -31,7 +31,7 @@ FROM ${{BASE}}
 RUN apt-get update \\
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 \\
  && rm -rf /var/lib/apt/lists/* \\
- && mkdir -p /etc/berth && chown nobody:nogroup /etc/berth
+ && mkdir -p /etc/berth /run/berth-portal && chown nobody:nogroup /etc/berth /run/berth-portal
 COPY berth/ {HOME}/berth/
 USER nobody
 WORKDIR {HOME}
@@ -40,9 +40,10 @@ ENTRYPOINT ["python3", "-m", "berth.network.relay"]
 """
 
 _PACKAGE = Path(__file__).resolve().parent.parent  # server/berth
-# The relay and what it imports: the rules (decisions and presets) and Berth's error type.
+# The relay and what it imports (the rules, decisions and presets, and Berth's error type), and the
+# port helpers' portal, which runs from the same image.
 _SOURCES = ("__init__.py", "errors.py", "network/__init__.py", "network/rules.py",
-            "network/presets.py", "network/relay.py")
+            "network/presets.py", "network/relay.py", "network/portal.py")
 
 
 @cache

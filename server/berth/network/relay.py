@@ -33,6 +33,10 @@ from berth.network.rules import Policy, is_ipv4
 
 PORT = 3128
 RULES_FILE = "/etc/berth/rules.json"
+# A published port of the sandbox (BERTH_FORWARDS): the proxy listens on FORWARD_BASE + n, the one the
+# engine publishes, and relays to the sandbox, which its network knows by SANDBOX_ALIAS.
+FORWARD_BASE = 40000
+SANDBOX_ALIAS = "berth-sandbox"
 HEAD_LIMIT = 64 * 1024
 HEAD_TIMEOUT = 30.0
 CONNECT_TIMEOUT = 10.0
@@ -245,15 +249,58 @@ class Relay:
                tunnel: bool) -> None:
         """Both directions at once. A tunnel ends when both sides have finished sending; a plain
         HTTP exchange when the host has answered (it was asked to close)."""
-        up = threading.Thread(target=_pump, args=(client, upstream, pipes[0], pipes[1]),
+        up = threading.Thread(target=pump, args=(client, upstream, pipes[0], pipes[1]),
                               daemon=True)
         up.start()
-        _pump(upstream, client, pipes[2], pipes[3])
+        pump(upstream, client, pipes[2], pipes[3])
         if not tunnel:
             for s in (client, upstream):
                 with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)  # wakes the other direction's blocked splice
         up.join()
+
+    def serve_forward(self, listener: socket.socket, port: int) -> None:
+        """A published port: each connection relayed to the sandbox's `port`, as it comes (the rules
+        are about what the sandbox reaches, and this is the user reaching the sandbox)."""
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError as exc:
+                if exc.errno in (errno.EBADF, errno.EINVAL):
+                    return
+                time.sleep(0.05)
+                continue
+            if not self._active.acquire(blocking=False):
+                client.close()
+                continue
+            threading.Thread(target=self._forward, args=(client, port), daemon=True).start()
+
+    def _forward(self, client: socket.socket, port: int) -> None:
+        upstream: socket.socket | None = None
+        pipes: list[int] = []
+        try:
+            upstream = socket.create_connection((SANDBOX_ALIAS, port), timeout=CONNECT_TIMEOUT)
+            upstream.settimeout(None)
+            for s in (client, upstream):
+                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            pipes = [*os.pipe(), *os.pipe()]
+            self._relay(client, upstream, pipes, tunnel=True)
+        except OSError:
+            pass  # nothing listens there (yet): the client sees the connection closed, as with -p
+        finally:
+            for s in (client, upstream):
+                if s is not None:
+                    s.close()
+            for fd in pipes:
+                os.close(fd)
+            self._active.release()
+
+
+def forwards_from(text: str | None) -> list[tuple[int, int]]:
+    """BERTH_FORWARDS: [{"listen": N, "port": P}, ...] as (listen, port) pairs."""
+    if not text:
+        return []
+    return [(int(f["listen"]), int(f["port"])) for f in json.loads(text)]
 
 
 def _read_head(client: socket.socket) -> tuple[bytes, bytes]:
@@ -293,7 +340,7 @@ def _open(host: str, port: int) -> socket.socket:
     raise Refused("502 Bad Gateway", f"{host}:{port} could not be reached ({last})")
 
 
-def _pump(src: socket.socket, dst: socket.socket, read: int, write: int) -> None:
+def pump(src: socket.socket, dst: socket.socket, read: int, write: int) -> None:
     """src to dst until src has no more, by splice(2) through the pipe (read, write); then dst is
     told so. No SPLICE_F_MORE: it would hold back each last small segment (a TLS handshake's) for
     the kernel's 200 ms."""
@@ -339,9 +386,13 @@ def main() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     rules = Rules(initial=os.environ.get("BERTH_RULES"), log=log)
     listener = socket.create_server(("0.0.0.0", PORT), backlog=512)
+    relay = Relay(rules, log)
+    for listen, port in forwards_from(os.environ.get("BERTH_FORWARDS")):
+        forward = socket.create_server(("0.0.0.0", listen), backlog=128)
+        threading.Thread(target=relay.serve_forward, args=(forward, port), daemon=True).start()
     rules.current()
     log({"listening": PORT})
-    Relay(rules, log).serve(listener)
+    relay.serve(listener)
 
 
 if __name__ == "__main__":
