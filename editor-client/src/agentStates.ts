@@ -46,7 +46,7 @@ export function agentTooltipLine(s: AgentStateChange): string {
  * not; `error` is shown as a warning. */
 export function attentionMessage(s: AgentStateChange, folderName: string): { text: string; warning: boolean } | undefined {
   if (!s.attention) return undefined;
-  const said = s.message ? `: ${s.message}` : '';
+  const said = s.message ? `: ${unlinked(s.message)}` : '';
   switch (s.state) {
     case 'waitingForInput':
       return { text: `Berth: ${s.agent} in "${folderName}" needs you${said}`, warning: false };
@@ -57,6 +57,12 @@ export function attentionMessage(s: AgentStateChange, folderName: string): { tex
     default:
       return undefined;
   }
+}
+
+/** An agent's words as a notification shows them: VS Code makes `[text](target)` in a message a
+ * link (a `command:` one included), and the agent must not put one in Berth's mouth. */
+export function unlinked(text: string): string {
+  return text.replace(/\]\s*\(/g, '] (');
 }
 
 /** The button that focuses the agent's terminal. */

@@ -9,6 +9,9 @@ import type { Forward, Ports } from './protocol';
 export type DetectedPorts = 'notify' | 'forward' | 'off';
 
 export const OPEN_BUTTON = 'Open in Browser';
+/** At most this many ports of one sandbox are offered (or forwarded at once): an agent opening
+ * ports in a loop must not flood the editor, nor take this machine's ports one by one. */
+export const MAX_OFFERS = 10;
 export const FORWARD_BUTTON = 'Forward';
 
 /** The sandbox's container ports its `ports` setting publishes (`HOST_IP:HOST_PORT:CONTAINER_PORT`). */
@@ -19,14 +22,16 @@ export function publishedPorts(published: readonly string[]): Set<number> {
 /**
  * The listening ports of `p` to offer: neither forwarded nor published, and not offered before for
  * this sandbox (`offered` remembers `<sandbox id>:<port>`, and is updated). A port that closes and
- * opens again in the same sandbox is not offered twice.
+ * opens again in the same sandbox is not offered twice, and no sandbox gets more than MAX_OFFERS.
  */
 export function portsToOffer(p: Ports, offered: Set<string>): number[] {
   const reachable = new Set([...p.forwarded.map((f) => f.port), ...publishedPorts(p.published)]);
   const out: number[] = [];
+  let count = [...offered].filter((k) => k.startsWith(`${p.sandbox}:`)).length;
   for (const { port } of p.listening) {
     const key = `${p.sandbox}:${port}`;
     if (reachable.has(port) || offered.has(key)) continue;
+    if (count++ >= MAX_OFFERS) break;
     offered.add(key);
     out.push(port);
   }

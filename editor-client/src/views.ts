@@ -10,7 +10,8 @@ import { BUSY_STATES, ClientPhase, stateCodicon, stateDescription, stateIcon, st
 
 /** Escapes text for a Markdown tooltip (VS Code renders it as Markdown). */
 export function md(text: string): string {
-  return String(text).replace(/([\\`*_[\]<>|~])/g, '\\$1');
+  // `$(name)` is an icon in a tooltip that supports them: escaped too.
+  return String(text).replace(/([\\`*_[\]<>|~$])/g, '\\$1');
 }
 
 function code(text: string): string {

@@ -28,8 +28,15 @@ MARKER = "berth-agent-event 1"
 MAX_DATA = 3000
 
 # berth-notify AGENT EVENT [DATA]: DATA is the hook's JSON (read from stdin when not given, as
-# Claude Code passes it; Codex passes it as an argument). Always exits 0; gives up after 2 s when
-# nothing reads the FIFO (a sandbox made before this, or its reader gone).
+# Claude Code passes it; Codex passes it as an argument), or plain text. Of JSON only the message is
+# kept (`message`, `last_assistant_message`, `last-assistant-message` or `error`, the last one in the
+# text), as {"message": ...}: a hook's payload also holds prompts, tool input and output, which may
+# carry secrets and must never reach a log. Always exits 0; gives up after 2 s when nothing reads
+# the FIFO (a sandbox made before this, or its reader gone).
+# The sed expression that keeps a JSON string field's content (still JSON-escaped): the last of the
+# message fields in the text.
+_PICK = (r's/.*"(message|last_assistant_message|last-assistant-message|error)"'
+         r'[[:space:]]*:[[:space:]]*"(([^"\\]|\\.)*)".*/\2/p')
 NOTIFY_SCRIPT = r"""#!/bin/sh
 # Berth: tells the editor what the agent is doing (see berth.agent_hooks). Never fails the agent.
 agent=$(printf '%s' "${1:-agent}" | tr -cd 'A-Za-z0-9_.-' | head -c 32)
@@ -41,6 +48,12 @@ elif [ ! -t 0 ]; then
 else
   data=
 fi
+case "$data" in
+  "{"*)
+    picked=$(printf '%s' "$data" | tr '\n\r' '  ' | sed -nE '@PICK@' | head -c 600)
+    if [ -n "$picked" ]; then data="{\"message\":\"$picked\"}"; else data=; fi ;;
+  *) data=$(printf '%s' "$data" | head -c 600) ;;
+esac
 fifo=@EVENTS@
 [ -p "$fifo" ] && [ -w "$fifo" ] || exit 0
 line="@MARKER@ $agent $event $(printf '%s' "$data" | tr '\n\r' '  ')"
@@ -51,11 +64,14 @@ watchdog=$!
 wait "$writer" 2>/dev/null
 kill "$watchdog" 2>/dev/null
 exit 0
-""".replace("@MAX@", str(MAX_DATA)).replace("@EVENTS@", EVENTS).replace("@MARKER@", MARKER)
+""".replace("@PICK@", _PICK).replace("@MAX@", str(MAX_DATA)).replace(
+    "@EVENTS@", EVENTS).replace("@MARKER@", MARKER)
 
-# The Claude Code events bridged, each with what its hook passes on stdin.
+# The Claude Code events bridged; those whose payload says nothing Berth shows (a prompt, a tool's
+# input and output) are not even read: an empty DATA.
 CLAUDE_EVENTS = ("SessionStart", "UserPromptSubmit", "PostToolUse", "Notification", "Stop",
                  "StopFailure", "SessionEnd")
+_CLAUDE_MESSAGE_EVENTS = ("Notification", "Stop", "StopFailure")
 
 
 def claude_settings() -> dict[str, object]:
@@ -63,8 +79,9 @@ def claude_settings() -> dict[str, object]:
     bounded (5 s) and Claude Code goes on whatever it answers."""
     hooks: dict[str, object] = {}
     for event in CLAUDE_EVENTS:
+        command = f"{NOTIFY} claude {event}" + ("" if event in _CLAUDE_MESSAGE_EVENTS else " ''")
         entry: dict[str, object] = {"hooks": [{"type": "command", "timeout": 5,
-                                               "command": f"{NOTIFY} claude {event}"}]}
+                                               "command": command}]}
         if event == "PostToolUse":
             entry["matcher"] = "*"
         hooks[event] = [entry]

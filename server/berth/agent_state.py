@@ -119,19 +119,28 @@ def _claude(event: AgentEvent) -> tuple[str, str, bool] | None:
         case "Notification":
             return "waitingForInput", _text(data.get("message")) or "waiting for you", True
         case "Stop":
-            return "done", _text(data.get("last_assistant_message")) or "finished its turn", True
+            return "done", _said(data) or "finished its turn", True
         case "StopFailure":
-            said = _text(data.get("last_assistant_message")) or _text(data.get("error"))
-            return "error", said or "stopped on an error", True
+            return "error", _said(data) or "stopped on an error", True
         case "SessionEnd":
             return "done", "session ended", False
     return None
 
 
 def _codex(data: Any) -> tuple[str, str, bool] | None:
-    if isinstance(data, dict) and data.get("type") == "agent-turn-complete":
-        return "done", _text(data.get("last-assistant-message")) or "finished its turn", True
-    return None
+    """Codex's notify program runs only when a turn completes (its one notification type);
+    berth-notify keeps only its message."""
+    said = _said(data) if isinstance(data, dict) else ""
+    return "done", said or "finished its turn", True
+
+
+def _said(data: dict[str, Any]) -> str:
+    """The message berth-notify kept, or (from a hook of one's own) the field that holds it."""
+    for key in ("message", "last_assistant_message", "last-assistant-message", "error"):
+        text = _text(data.get(key))
+        if text:
+            return text
+    return ""
 
 
 def _text(value: Any) -> str:

@@ -165,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     port_forward = port_verbs.add_parser(
         "forward", help="forward a port to this machine until the sandbox stops (the host port is "
                         "the same number when it is free, on 127.0.0.1 unless given)")
-    port_forward.add_argument("spec", metavar="[HOST_IP:][HOST_PORT:]PORT")
+    port_forward.add_argument("spec", metavar="[[HOST_IP:]HOST_PORT:]PORT")
     port_rm = port_verbs.add_parser("rm", help="stop forwarding the sandbox's PORT")
     port_rm.add_argument("port", metavar="PORT")
     for verb in (ports_cmd, port_ls, port_forward, port_rm):

@@ -19,7 +19,8 @@ IDLE_ENTRYPOINT = ["/bin/sh", "-c", (
     "trap 'exit 0' TERM INT; "
     "{ mkdir -p /run/berth && { [ -p " + EVENTS + " ] || mkfifo -m 622 " + EVENTS + "; }; } "
     "2>/dev/null; "
-    "(while :; do cat " + EVENTS + " 2>/dev/null || sleep 5; done) & "
+    "(while :; do if [ -p " + EVENTS + " ]; then cat " + EVENTS + "; else sleep 5; fi; "
+    "done 2>/dev/null) & "
     "while :; do sleep 86400 & wait $!; done")]
 
 # Written by SETUP_SCRIPT once the sandbox is set up (root-owned: the agent user cannot fake it).

@@ -35,6 +35,8 @@ MARKER_EGRESS = PREFIX + "egress-proxy"
 HELPER = PREFIX + "helper"
 HELPER_OF = PREFIX + "helper-of"
 FORWARDED_PORT = PREFIX + "forwarded-port"
+# On a portal: the start time of the sandbox's run it was made for (a new run needs a new portal).
+HELPER_RUN = PREFIX + "helper-run"
 
 
 def sandbox_labels(workspace: str, key: str, config: SandboxConfig, user: str,

@@ -81,12 +81,19 @@ def consent_items(workspace: str, effective: ConfigRequest, trusted: ConfigReque
         digest = hashlib.sha256(f"{workspace}\0{field}\0{identity}".encode()).hexdigest()[:24]
         items.append(ConsentItem(field, value, note, digest, expect, from_workspace.source))
 
-    for field in ("template", "credentials", "mountDockerSocket", "hostCertificates", "gpus",
-                  "pidsLimit"):
+    for field in ("template", "credentials", "mountDockerSocket", "hostCertificates", "gpus"):
         if field in eff and field in ws and ws[field] == eff[field] and mine.get(field) != eff[field]:
             note = _scalar_note(field, eff[field])
             if note is not None:
                 add(field, eff[field], json.dumps(eff[field]), note)
+    pids = eff.get("pidsLimit")
+    if pids is not None and ws.get("pidsLimit") == pids:
+        own = mine.get("pidsLimit") or _user_default("pidsLimit")
+        if pids == -1 or (own != -1 and pids > own):
+            # A looser process limit than the user's own is the fork bomb's way to the host.
+            add("pidsLimit", pids, str(pids),
+                "no limit on processes: a fork bomb in the sandbox can exhaust this machine"
+                if pids == -1 else f"more processes than your own limit ({own})")
     agent = eff.get("agent")
     if agent is not None and ws.get("agent") == agent and agent != (mine.get("agent")
                                                                   or _user_default("agent")):
@@ -172,9 +179,6 @@ def _scalar_note(field: str, value: Any) -> str | None:
                 if value else None)
     if field == "gpus":
         return "this machine's GPUs, through the engine's GPU runtime"
-    if field == "pidsLimit":
-        return ("no limit on processes: a fork bomb in the sandbox can exhaust this machine"
-                if value == -1 else None)
     return None
 
 

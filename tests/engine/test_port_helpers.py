@@ -16,7 +16,8 @@ def helpers(docker_api, workspace: str) -> list[dict]:
             if c["Labels"].get("dev.berth.workspace") == workspace]
 
 
-def test_a_forward_is_state_in_docker_and_ends_with_its_sandbox(engine, workspace, docker_api):
+def test_a_forward_is_state_in_docker_and_ends_with_its_sandbox(engine, workspace, docker_api,
+                                                                 make_workspace):
     run(engine, workspace, networkPolicy="open")
     engine.exec(workspace, ["sh", "-c", "mkdir -p /tmp/w && echo kept > /tmp/w/i && "
                                         "httpd -p 127.0.0.1:7000 -h /tmp/w"])
@@ -31,6 +32,14 @@ def test_a_forward_is_state_in_docker_and_ends_with_its_sandbox(engine, workspac
         assert answer.read() == b"kept\n"
     assert {c["Labels"]["dev.berth.helper"] for c in helpers(docker_api, workspace)} == {
         "portal", "forward"}
+    # Another sandbox does not reach the forward: it sits on a network of its own (on which
+    # containers cannot reach each other either), not on the engine's default bridge.
+    [fwd] = [c for c in helpers(docker_api, workspace) if c["Labels"]["dev.berth.helper"] == "forward"]
+    address = fwd["NetworkSettings"]["Networks"]["berth-forwards"]["IPAddress"]
+    other = make_workspace("neighbour")
+    run(engine, other, networkPolicy="open")
+    tried = engine.exec(other, ["sh", "-c", f"wget -q -T 3 -O- http://{address}:40000/i || echo no"])
+    assert tried.stdout.strip() == "no"
     engine.stop_selected(Selection(workspace=workspace))
     assert helpers(docker_api, workspace) == []
     volumes = docker_api.volumes(filters={"label": ["dev.berth.helper-of"]})["Volumes"] or []

@@ -35,7 +35,8 @@ async def test_a_hooks_line_reaches_the_editor_as_the_agents_state(sessions, wor
 
     # Claude Code's hooks get theirs on stdin; any agent may say its state itself.
     mark = len(s.agent_states)
-    asked = json.dumps({"hook_event_name": "Notification",
+    asked = json.dumps({"hook_event_name": "Notification", "prompt": "deploy with SECRET-TOKEN-123",
+                        "tool_input": {"command": "echo $API_KEY=SECRET-KEY-456"},
                         "message": "Claude needs your permission to use Bash"})
     assert notify(sandbox, "claude", "Notification", stdin=asked).returncode == 0
     waiting = await s.wait_agent(lambda a: a["agent"] == "claude", after=mark)
@@ -49,6 +50,10 @@ async def test_a_hooks_line_reaches_the_editor_as_the_agents_state(sessions, wor
     # The same lines are in the sandbox's own log, for `berth logs`.
     logs = await s.request("sandbox/logs", {})
     assert "berth-agent-event 1 aider error tests failed" in logs["text"]
+    # Only the message is kept: what else a hook's payload holds (a prompt, a tool's input) may be
+    # a secret, and never reaches the log.
+    assert "SECRET" not in logs["text"]
+    assert 'claude Notification {"message":"Claude needs your permission to use Bash"}' in logs["text"]
 
 
 async def test_hostile_lines_are_plain_text_or_nothing(sessions, workspace):

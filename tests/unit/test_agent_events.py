@@ -65,11 +65,14 @@ def test_a_turn_a_question_and_a_finish():
 
 
 def test_codex_notify_and_any_agent_saying_its_state():
-    [done] = run(line("codex", "notify", {"type": "agent-turn-complete",
-                                          "last-assistant-message": "Refactored the parser."}))
+    # What berth-notify keeps of Codex's payload: its message (not the prompts it also carries).
+    [done] = run(line("codex", "notify", {"message": "Refactored the parser."}))
     assert (done.agent, done.state, done.message, done.attention) == (
         "codex", "done", "Refactored the parser.", True)
-    assert run(line("codex", "notify", {"type": "something-else"})) == []
+    # Codex's notify program runs when a turn completes; its own payload read whole, too.
+    [whole] = run(line("codex", "notify", {"type": "agent-turn-complete",
+                                           "last-assistant-message": "Done."}))
+    assert (whole.state, whole.message) == ("done", "Done.")
     [waiting] = run(line("aider", "waitingForInput", "Which branch?"))
     assert (waiting.state, waiting.message, waiting.attention) == (
         "waitingForInput", "Which branch?", True)
@@ -112,5 +115,9 @@ def test_the_claude_drop_in_hooks_every_bridged_event_bounded():
     assert set(hooks) == set(CLAUDE_EVENTS)
     for event, [entry] in hooks.items():
         [hook] = entry["hooks"]
+        # Only the events whose message is shown pass their payload on (stdin); the others pass
+        # an empty one, so prompts and tool output never reach the sandbox's log.
+        passes = event in ("Notification", "Stop", "StopFailure")
         assert hook == {"type": "command", "timeout": 5,
-                        "command": f"/usr/local/bin/berth-notify claude {event}"}
+                        "command": f"/usr/local/bin/berth-notify claude {event}"
+                                   + ("" if passes else " ''")}

@@ -88,6 +88,11 @@ def test_ports_gpus_and_no_pids_limit_from_the_workspace_are_asked_about():
     items = consent_items(WS, ws.request, req(ports=["8080:3000"]), ws)
     assert [(i.field, i.value) for i in items] == [
         ("gpus", "all"), ("pidsLimit", -1), ("ports", "0.0.0.0:2222:22")]
+    # A limit as good as none is asked about too; one tighter than the user's own is not.
+    huge = theirs(pidsLimit=4_000_000)
+    [item] = consent_items(WS, huge.request, ConfigRequest(), huge)
+    assert (item.field, item.note) == ("pidsLimit", "more processes than your own limit (4096)")
+    assert consent_items(WS, huge.request, req(pidsLimit=-1), huge) == []
     assert "reachable from other machines" in items[2].note
     assert "fork bomb" in items[1].note
     # Limits that narrow widen nothing.

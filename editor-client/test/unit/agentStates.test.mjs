@@ -51,6 +51,11 @@ test('only a state that wants the user is announced; an error as a warning', () 
     warning: true,
   });
   assert.equal(a.attentionMessage(change({ attention: false }), 'proj'), undefined);
+  // An agent's words cannot make a link (or a command link) in Berth's notification.
+  const link = a.attentionMessage(change({ message: 'Click [here](command:workbench.action.terminal.sendSequence) or [there] (https://evil)' }), 'proj');
+  assert.doesNotMatch(link.text, /\]\(/);
+  assert.match(link.text, /\[here\] \(command:/);
+  assert.equal(views.md('$(alert) *x*'), '\\$(alert) \\*x\\*');
   assert.equal(a.attentionMessage(change({ state: 'working' }), 'proj'), undefined);
 });
 

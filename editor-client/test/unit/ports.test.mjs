@@ -34,6 +34,13 @@ test('each newly listening port is offered once per sandbox, never one forwarded
   assert.deepEqual(p.portsToOffer(ports({ sandbox: 'def456def456', listening: [{ port: 8080, address: '0.0.0.0' }] }), offered), [8080]);
 });
 
+test('an agent opening ports in a loop gets at most MAX_OFFERS offers', () => {
+  const offered = new Set();
+  const many = ports({ listening: Array.from({ length: 50 }, (_, i) => ({ port: 3000 + i, address: '0.0.0.0' })) });
+  assert.equal(p.portsToOffer(many, offered).length, p.MAX_OFFERS);
+  assert.deepEqual(p.portsToOffer(many, offered), []);
+});
+
 test('the words of an offer, a forward and its row', () => {
   assert.equal(p.detectedMessage(5173, 'web'), 'Berth: port 5173 is listening in the sandbox of "web".');
   assert.equal(p.forwardedMessage(fwd, 'web'), 'Berth: port 5173 of "web" is at http://127.0.0.1:5173 until the sandbox stops.');

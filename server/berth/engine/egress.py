@@ -256,6 +256,10 @@ def make_proxy(api: docker.APIClient, image: str, token: str, workspace: str | N
         call(f"Connecting the network proxy {proxy} to the outside",
              api.connect_container_to_network, proxy, OUTSIDE_NETWORK)
     except EngineError as exc:
+        # Not left running without a way out (a restart would find it and use it).
+        with contextlib.suppress(BerthError):
+            call(f"Removing the network proxy {proxy}", api.remove_container, made["Id"],
+                 force=True)
         raise ports_problem(exc, ports) or exc from None
     _wait_listening(api, made["Id"], proxy)
 

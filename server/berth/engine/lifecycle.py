@@ -197,7 +197,7 @@ def start(api: docker.APIClient, sandbox: Sandbox, progress: Progress,
     finished."""
     first_start = sandbox.status == "created"
     progress("starting", f"Starting sandbox {sandbox.name}")
-    if not first_start:
+    if sandbox.status not in ("created", "paused"):
         ports.remove_all(api, sandbox)  # forwards of its last run, if it was stopped outside Berth
     if not proxy_started:
         egress.start(api, sandbox, progress)

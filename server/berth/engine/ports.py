@@ -31,6 +31,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# The network forwards sit on: one of their own, on which containers cannot reach each other (the
+# engine's default bridge lets every container reach every other, and another sandbox there could
+# then reach this one's loopback through its forward). The engine's published port still leads in.
+FORWARD_NETWORK = "berth-forwards"
 # The portal's first line (its listening ports) comes within a poll of its start.
 _FIRST_LINE_WAIT = 10.0
 _HELPER_LIMITS = {"pids_limit": 300, "mem_limit": "64m", "cap_drop": ["ALL"],
@@ -83,23 +87,34 @@ def _require_running(sandbox: Sandbox) -> None:
 
 
 def ensure_portal(api: docker.APIClient, sandbox: Sandbox, image: str) -> str:
-    """The running portal of the running sandbox: its container id."""
+    """The running portal of the running sandbox: its container id. A portal is of one run of the
+    sandbox (its start time is on it): one left from an earlier run (a `docker restart` with no
+    Berth looking) sits in a network namespace that is gone, and is made anew."""
     _require_running(sandbox)
+    started = str(((call(f"Inspecting sandbox {sandbox.name}", api.inspect_container,
+                         sandbox.full_id).get("State") or {}).get("StartedAt")) or "")
     for found in _helpers(api, sandbox, "portal"):
-        if found["State"] == "running":
+        if found["State"] == "running" and found["Labels"].get(labels.HELPER_RUN) == started:
             return str(found["Id"])
-        remove_container(api, found["Id"], "Removing a stopped port helper")
+        remove_container(api, found["Id"], "Removing a port helper of an earlier run")
     call("Creating the portal volume", api.create_volume, _volume(sandbox),
          labels=_tags(sandbox))
     made = create_container(
         api, f"Creating the port helper of {sandbox.name}", image=image,
         name=portal_name(sandbox), entrypoint=["python3", "-m", "berth.network.portal", "serve"],
-        user="nobody", labels=_tags(sandbox, **{labels.HELPER: "portal"}), detach=True,
+        user="nobody", labels=_tags(sandbox, **{labels.HELPER: "portal", labels.HELPER_RUN: started}),
+        detach=True,
         host_config=api.create_host_config(
             network_mode=f"container:{sandbox.full_id}",
             binds={_volume(sandbox): {"bind": portal.MOUNT, "mode": "rw"}}, **_HELPER_LIMITS))
-    if made is None:  # another window made it this moment
-        return next(str(c["Id"]) for c in _helpers(api, sandbox, "portal"))
+    if made is None:  # another window made it this moment; the engine may not list it yet
+        deadline = time.monotonic() + 5
+        while not (found := _helpers(api, sandbox, "portal")):
+            if time.monotonic() > deadline:
+                raise Conflict(f"The name {portal_name(sandbox)!r} is taken by a container that "
+                               "is not this sandbox's port helper.", value=portal_name(sandbox))
+            time.sleep(0.05)
+        return str(found[0]["Id"])
     try:
         call(f"Starting the port helper of {sandbox.name}", api.start, made)
     except BerthError:
@@ -212,28 +227,48 @@ def forward(api: docker.APIClient, sandbox: Sandbox, port: int, image: str, *,
     raise AssertionError("unreachable")
 
 
+def _forward_network(api: docker.APIClient) -> str:
+    """FORWARD_NETWORK, made the first time; a network of that name that is not Berth's is left
+    alone, and said."""
+    found = call("Looking up the forwards' network", api.networks, names=[FORWARD_NETWORK])
+    mine = [n for n in found if n.get("Name") == FORWARD_NETWORK]
+    if mine and (mine[0].get("Labels") or {}).get(labels.HELPER) != "network":
+        raise Conflict(f"A network named {FORWARD_NETWORK!r} exists that Berth did not make; "
+                       "Berth forwards ports on a network of that name. Remove or rename it.",
+                       value=FORWARD_NETWORK)
+    if not mine:
+        # Made by another Berth this moment, perhaps: a real failure shows at the create.
+        with contextlib.suppress(Conflict, EngineError):
+            call("Making the forwards' network", api.create_network, FORWARD_NETWORK,
+                 driver="bridge", check_duplicate=True, labels={labels.HELPER: "network"},
+                 options={"com.docker.network.bridge.enable_icc": "false"})
+    return FORWARD_NETWORK
+
+
 def _publish(api: docker.APIClient, sandbox: Sandbox, port: int, image: str, ip: str,
              host_port: int) -> Forward:
+    network = _forward_network(api)
     made = create_container(
         api, f"Forwarding port {port} of {sandbox.name}", image=image,
         entrypoint=["python3", "-m", "berth.network.portal", "publish", str(port)],
         user="nobody", detach=True, ports=[portal.FORWARD_PORT],
         labels=_tags(sandbox, **{labels.HELPER: "forward", labels.FORWARDED_PORT: str(port)}),
         host_config=api.create_host_config(
+            network_mode=network,
             port_bindings={portal.FORWARD_PORT: (ip, host_port or None)},
             binds={_volume(sandbox): {"bind": portal.MOUNT, "mode": "rw"}}, **_HELPER_LIMITS))
     if made is None:
         raise EngineError(f"Could not create the forward of port {port}.")
     try:
         call(f"Forwarding port {port} of {sandbox.name}", api.start, made)
+        _first_line(api, made, f"The forward of port {port}")
+        info = call("Reading the forward's port", api.inspect_container, made)
     except EngineError as exc:
         remove_container(api, made, "Removing a forward that did not start")
         raise ports_problem(exc, (f"{ip}:{host_port}:{port}",)) or exc from None
-    except BerthError:
+    except BaseException:
         remove_container(api, made, "Removing a forward that did not start")
         raise
-    _first_line(api, made, f"The forward of port {port}")
-    info = call("Reading the forward's port", api.inspect_container, made)
     bound = ((info.get("NetworkSettings") or {}).get("Ports") or {}).get(
         f"{portal.FORWARD_PORT}/tcp") or [{}]
     return Forward(port, str(bound[0].get("HostIp") or ip), int(bound[0].get("HostPort") or 0),
@@ -270,10 +305,19 @@ def remove_all(api: docker.APIClient, sandbox: Sandbox) -> None:
                        filters={"label": [f"{labels.HELPER_OF}={sandbox.full_id}"]})
         for c in helpers:
             remove_container(api, c["Id"], "Removing a port helper")
-        with contextlib.suppress(NotFound):
-            call("Removing the portal volume", api.remove_volume, _volume(sandbox), force=True)
+        _remove_volumes(api, [sandbox.full_id])
     except BerthError as exc:
         log.error("Could not remove the port helpers of %s: %s", sandbox.name, exc.message)
+
+
+def _remove_volumes(api: docker.APIClient, sandbox_ids: list[str]) -> None:
+    """The portal volumes of these sandboxes: only those carrying Berth's label for them."""
+    volumes = call("Listing portal volumes", api.volumes,
+                   filters={"label": [labels.HELPER_OF]}).get("Volumes") or []
+    for volume in volumes:
+        if (volume.get("Labels") or {}).get(labels.HELPER_OF) in sandbox_ids:
+            with contextlib.suppress(NotFound, EngineError):
+                call("Removing a portal volume", api.remove_volume, volume["Name"], force=True)
 
 
 def collect_orphans(api: docker.APIClient) -> None:
@@ -290,10 +334,7 @@ def collect_orphans(api: docker.APIClient) -> None:
         for c in helpers:
             if c["Labels"][labels.HELPER_OF] in gone:
                 remove_container(api, c["Id"], "Removing the port helper of a removed sandbox")
-        for sandbox_id in gone:
-            with contextlib.suppress(NotFound, EngineError):
-                call("Removing a portal volume", api.remove_volume,
-                     f"berth-portal-{sandbox_id[:12]}", force=True)
+        _remove_volumes(api, sorted(gone))
     except BerthError as exc:
         log.warning("Could not look for the port helpers of removed sandboxes: %s", exc.message)
 
