@@ -130,11 +130,6 @@ export class PortForwards implements vscode.Disposable {
     if (done) void vscode.window.showInformationMessage(`Berth: stopped forwarding port ${f.port} of "${target.title}" (${f.url}).`);
   }
 
-  /** The Ports a sandbox's forward belongs to, for a view row. */
-  portsOf(sandboxId: string): Ports | undefined {
-    return this.latest.get(sandboxId);
-  }
-
   private target(workspace: string, name?: string): Target {
     const folder = folderForWorkspace(this.folders.all, workspace);
     const base = folder?.name ?? path.basename(workspace);
