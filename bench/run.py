@@ -29,6 +29,7 @@ import network
 import ports
 import propagation
 import sandbox_requests
+import sessions
 import startup
 from harness import Bench
 from report import machine, report
@@ -44,6 +45,7 @@ PHASES = {
     "branches": branches.branches,
     "ports": ports.ports,
     "attention": attention.attention,
+    "sessions": sessions.sessions,
 }
 
 

@@ -37,12 +37,15 @@ mkdir -p bundled/libs
 "$PYTHON" -m pip install --quiet --disable-pip-version-check --no-cache-dir --no-deps \
   --implementation py --only-binary=:all: -t bundled/libs -r "$REQS"
 rm -rf bundled/libs/bin
-# The berth package itself, from this checkout (a wheel build, not an editable install).
+# The berth package itself, from this checkout (a wheel build, not an editable install), with the
+# session holder it copies into sandboxes.
+bash scripts/build-session-tool.sh
 "$PYTHON" -m pip install --quiet --disable-pip-version-check --no-cache-dir --no-deps \
   -t bundled/libs "$REPO"
 rm -rf bundled/libs/bin
 
 test -f bundled/libs/berth/lsp/app.py
+test -x "bundled/libs/berth/session_tool/bin/berth-session-$(uname -m)"
 # Smoke test: the server and its dependencies import from bundled/libs alone.
 PYTHONDONTWRITEBYTECODE=1 PYTHONNOUSERSITE=1 PYTHONPATH=bundled/libs "$PYTHON" -c '
 import berth, berth.lsp.app, pygls, docker, requests

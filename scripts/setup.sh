@@ -9,6 +9,9 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 need_apt=()
 command -v dockerd >/dev/null 2>&1 || need_apt+=(docker.io)
 [ -x /bin/busybox ] || need_apt+=(busybox-static)
+# Berth's session holder is C, built static (scripts/build-session-tool.sh).
+command -v gcc >/dev/null 2>&1 || need_apt+=(gcc)
+ls /usr/lib/*/libc.a >/dev/null 2>&1 || need_apt+=(libc6-dev)
 if [ ${#need_apt[@]} -gt 0 ]; then
   say "Installing ${need_apt[*]} from Debian"
   export DEBIAN_FRONTEND=noninteractive
@@ -37,6 +40,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 extra=""
 [ "${BERTH_TEST_DEPS:-0}" = 1 ] && extra="[test]"
+say "Building Berth's session holder"
+bash scripts/build-session-tool.sh
 say "Installing Berth into .venv"
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extra}"
 say "Ready: .venv/bin/berth and .venv/bin/berth-server"

@@ -76,7 +76,12 @@ _CLAUDE_MESSAGE_EVENTS = ("Notification", "Stop", "StopFailure")
 
 def claude_settings() -> dict[str, object]:
     """Claude Code's managed-settings drop-in: one command hook per bridged event. A hook is
-    bounded (5 s) and Claude Code goes on whatever it answers."""
+    bounded (5 s) and Claude Code goes on whatever it answers.
+
+    Berth runs Claude Code with --dangerously-skip-permissions (the sandbox is the boundary the user
+    chose), which skips its folder-trust question but asks once, per config folder, to accept
+    bypass mode; `skipDangerousModePermissionPrompt` is Claude Code's own setting for that answer.
+    It only exists in this sandbox's settings, and only matters in bypass mode."""
     hooks: dict[str, object] = {}
     for event in CLAUDE_EVENTS:
         command = f"{NOTIFY} claude {event}" + ("" if event in _CLAUDE_MESSAGE_EVENTS else " ''")
@@ -85,7 +90,7 @@ def claude_settings() -> dict[str, object]:
         if event == "PostToolUse":
             entry["matcher"] = "*"
         hooks[event] = [entry]
-    return {"hooks": hooks}
+    return {"hooks": hooks, "skipDangerousModePermissionPrompt": True}
 
 
 def claude_hooks_json() -> str:

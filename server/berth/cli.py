@@ -27,12 +27,17 @@ from berth.engine import Engine
 from berth.engine.egress import policy_info
 from berth.engine.ports import parse_forward
 from berth.errors import BadInput, BerthError, NotFound
-from berth.models import RunResult
+from berth.models import RunResult, Sandbox, iso_time
 from berth.network.rules import POLICIES, Policy, parse_patterns
 from berth.selection import IDS, WORKSPACE, Selection
+from berth.sessions import Session, parse_session_id
 from berth.workspace import resolve_workspace
 
 NAME_HELP = "the workspace's sandbox of this name (`run --name`), not its default one"
+
+
+class Cancelled(BerthError):
+    """The user said no."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -95,6 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-w", "--workspace", default=None, help="workspace folder (default: .)")
     run.add_argument("--recreate", action="store_true",
                      help="apply settings that differ from the sandbox's by recreating it")
+    run.add_argument("--new", action="store_true",
+                     help="start another session of the agent even when one is running (without "
+                          "it, a terminal attaches the running one)")
+    run.add_argument("-y", "--yes", action="store_true",
+                     help="with --recreate: end the sandbox's running sessions without asking")
     run.add_argument("agent", metavar="AGENT",
                      help="claude, codex, gemini, copilot, opencode, shell, or one of your own "
                           "(`berth agents`)")
@@ -116,6 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
     rm.add_argument("ids", nargs="*", metavar="ID", help="sandbox ids, unique id prefixes or names")
     rm.add_argument("-w", "--workspace", help="instead: the sandbox of this workspace")
     rm.add_argument("--name", help=NAME_HELP)
+    rm.add_argument("-y", "--yes", action="store_true",
+                    help="end their running agent sessions without asking")
 
     stop = sub.add_parser("stop", help="stop sandboxes: those named, else this folder's",
                           usage="berth stop [ID... | -w DIR]")
@@ -124,6 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
                            "(default: the sandbox of the current folder)")
     stop.add_argument("-w", "--workspace", help="instead: the sandbox of this workspace")
     stop.add_argument("--name", help=NAME_HELP)
+    stop.add_argument("-y", "--yes", action="store_true",
+                    help="end their running agent sessions without asking")
 
     ex = sub.add_parser("exec", help="run a command in the workspace's sandbox",
                         usage="berth exec [-w DIR] COMMAND [ARG...]")
@@ -193,6 +207,29 @@ def build_parser() -> argparse.ArgumentParser:
     for verb in (tree_diff, tree_rm):
         verb.add_argument("ref", metavar="BRANCH", help="the branch, or the worktree's path")
 
+    sessions = sub.add_parser("sessions", help="the agent sessions in a sandbox: running (attached or "
+                                               "not) and the last ones that ended",
+                              usage="berth sessions [ls|stop SESSION] ...")
+    session_verbs = sessions.add_subparsers(dest="verb", metavar="ACTION", parser_class=_Parser)
+    session_ls = session_verbs.add_parser("ls", help="list them (the default)")
+    session_stop = session_verbs.add_parser("stop", help="end a session's agent")
+    session_stop.add_argument("session", metavar="SESSION")
+    for verb in (sessions, session_ls):
+        verb.add_argument("--json", action="store_true", help="as a JSON array",
+                          dest="json" if verb is sessions else "verb_json")
+    for verb in (sessions, session_ls, session_stop):
+        verb.add_argument("-w", "--workspace", help="workspace folder (default: .)",
+                          dest="workspace" if verb is sessions else "verb_workspace")
+        verb.add_argument("--name", help=NAME_HELP,
+                          dest="name" if verb is sessions else "verb_name")
+
+    attach = sub.add_parser("attach", help="attach a running agent session (the newest when none is "
+                                           "named); Ctrl-\\ detaches and leaves it running",
+                            usage="berth attach [SESSION] [-w DIR]")
+    attach.add_argument("session", nargs="?", metavar="SESSION")
+    attach.add_argument("-w", "--workspace", help="workspace folder (default: .)")
+    attach.add_argument("--name", help=NAME_HELP)
+
     sub.add_parser("version", help="print Berth's version")
     return parser
 
@@ -250,6 +287,10 @@ def cmd_run(args: argparse.Namespace, engine: Engine) -> int:
     name = parse_name(args.name, "--name") if args.name is not None else None
 
     def run_in(folder: str) -> RunResult:
+        if args.recreate and not args.yes:
+            existing = engine.find(resolve_workspace(folder), name)
+            if existing is not None:
+                _confirm_ending([existing], engine, "Recreating")
         return engine.run(folder, request, agent_args, recreate=args.recreate, progress=progress,
                           tty=sys.stdin.isatty(), name=name)
 
@@ -276,8 +317,27 @@ def cmd_run(args: argparse.Namespace, engine: Engine) -> int:
               f"Sandbox {result.sandbox.id} ({result.sandbox.name}) is running for {workspace}")
         return 0
     argv = result.attach
+    running = _running_session(engine, result.sandbox) \
+        if not (args.new or agent_args) and sys.stdin.isatty() else None
+    if running is not None:
+        print(f"berth: {running.id} ({running.agent}) is already running in this sandbox: attaching "
+              "it (`berth run --new` starts another). Ctrl-\\ detaches.", file=sys.stderr)
+        argv = engine.attach_session(_only(result.sandbox), running.id)[2]
+    return _exec(argv, result.sandbox)
+
+
+def _running_session(engine: Engine, sandbox: Sandbox) -> Session | None:
+    found = [s for s in engine.sessions(_only(sandbox))[1] if s.running and s.agent == sandbox.agent]
+    return found[-1] if found else None
+
+
+def _only(sandbox: Sandbox) -> Selection:
+    return Selection(ids=(sandbox.full_id,))
+
+
+def _exec(argv: list[str], sandbox: Sandbox) -> NoReturn:
     if shutil.which(argv[0]) is None:
-        raise NotFound(f"The docker CLI is not on PATH; the sandbox {result.sandbox.id} is running, "
+        raise NotFound(f"The docker CLI is not on PATH; the sandbox {sandbox.id} is running, "
                        "attach with: " + " ".join(argv))
     sys.stdout.flush()
     os.execvp(argv[0], argv)
@@ -322,13 +382,19 @@ def cmd_inspect(args: argparse.Namespace, engine: Engine) -> int:
 
 
 def cmd_rm(args: argparse.Namespace, engine: Engine) -> int:
-    for sandbox_id in engine.remove(_selection(args, here_by_default=False)):
+    which = _selection(args, here_by_default=False)
+    if not args.yes:
+        _confirm_ending(engine.select(which), engine, "Removing")
+    for sandbox_id in engine.remove(which):
         print(sandbox_id)
     return 0
 
 
 def cmd_stop(args: argparse.Namespace, engine: Engine) -> int:
-    for sandbox in engine.stop_selected(_selection(args, here_by_default=True)):
+    which = _selection(args, here_by_default=True)
+    if not args.yes:
+        _confirm_ending(engine.select(which), engine, "Stopping")
+    for sandbox in engine.stop_selected(which):
         print(sandbox.id)
     return 0
 
@@ -383,6 +449,72 @@ def cmd_ports(args: argparse.Namespace, engine: Engine) -> int:
     rows += [(str(port), "(not listening)", ", ".join(where)) for port, where in published.items()]
     _table(rows)
     return 0
+
+
+def _confirm_ending(sandboxes: list[Sandbox], engine: Engine, doing: str) -> None:
+    """Asks, on a terminal, before ending running agent sessions; says which it ends otherwise.
+    A sandbox whose sessions cannot be read (one set up by no Berth) is stopped all the same."""
+    running: list[tuple[Sandbox, Session]] = []
+    for sandbox in sandboxes:
+        if sandbox.status != "running":
+            continue
+        try:
+            running += [(sandbox, s) for s in engine.sessions(_only(sandbox))[1] if s.running]
+        except BerthError as exc:
+            print(f"berth: warning: {exc.message}", file=sys.stderr)
+    if not running:
+        return
+    names = ", ".join(f"{s.id} in {sandbox.name}" for sandbox, s in running)
+    count = f"{len(running)} running agent session{'s' if len(running) != 1 else ''}"
+    if not sys.stdin.isatty():
+        print(f"berth: {doing.lower()} ends {count}: {names}", file=sys.stderr)
+        return
+    answer = input(f"{doing} ends {count} ({names}). Continue? [y/N] ")
+    if answer.strip().lower() not in ("y", "yes"):
+        raise Cancelled("Nothing was changed.")
+
+
+def cmd_sessions(args: argparse.Namespace, engine: Engine) -> int:
+    which = Selection.of(
+        workspace=_workspace(getattr(args, "verb_workspace", None) or args.workspace),
+        name=getattr(args, "verb_name", None) or args.name)
+    if args.verb == "stop":
+        sandbox, _ = engine.stop_session(which, parse_session_id(args.session, "SESSION"))
+        print(f"Ended session {args.session} in {sandbox.name}.")
+        return 0
+    sandbox, found = engine.sessions(which)
+    if args.json or getattr(args, "verb_json", False):
+        print(json.dumps([s.to_json() for s in found], indent=2, ensure_ascii=False))
+        return 0
+    if not found:
+        print(f"No agent sessions in {sandbox.name}"
+              + ("" if sandbox.status == "running" else f" (it is {sandbox.status})") + ".")
+        return 0
+    rows = [("SESSION", "AGENT", "STARTED", "STATE")]
+    rows += [(s.id, s.agent, _ago(iso_time(s.started)), _session_state(s)) for s in found]
+    _table(rows)
+    return 0
+
+
+def _session_state(s: Session) -> str:
+    if s.running:
+        return "running, attached" if s.attached else "running, detached"
+    if s.state == "ended":
+        return "ended with the sandbox"
+    return f"exited ({s.exit_code})" + (f": {s.reason.message}" if s.reason else "")
+
+
+def cmd_attach(args: argparse.Namespace, engine: Engine) -> int:
+    session = parse_session_id(args.session, "SESSION") if args.session is not None else None
+    which = Selection.of(workspace=_workspace(args.workspace), name=args.name)
+    sandbox, found, argv = engine.attach_session(which, session, tty=sys.stdin.isatty())
+    if found.running:
+        print(f"berth: attaching {found.id} ({found.agent}); Ctrl-\\ detaches, the agent keeps "
+              "running.", file=sys.stderr)
+    else:
+        print(f"berth: {found.id} has {'exited' if found.state == 'exited' else 'ended'}; its last "
+              "output:", file=sys.stderr)
+    return _exec(argv, sandbox)
 
 
 def cmd_worktrees(args: argparse.Namespace, engine: Engine) -> int:
@@ -508,6 +640,8 @@ COMMANDS = {
     "policy": cmd_policy,
     "worktrees": cmd_worktrees,
     "ports": cmd_ports,
+    "sessions": cmd_sessions,
+    "attach": cmd_attach,
     "version": cmd_version,
 }
 

@@ -15,8 +15,12 @@ from berth.agent_hooks import CLAUDE_DROP_IN, EVENTS, NOTIFY
 # also makes the FIFO the agents' hooks write to (writable by the agent's user, readable by root) and
 # copies each line written there to its output, the container's own log, which the server follows
 # (berth.agent_hooks): the one way out it gives is into the sandbox's own log.
+# Its first and last lines in the log say when the sandbox started and was asked to stop, beside the
+# setup's and the agent sessions' own (`berth: <UTC time> ...`: what Show Logs and `berth logs` show).
 IDLE_ENTRYPOINT = ["/bin/sh", "-c", (
-    "trap 'exit 0' TERM INT; "
+    "say() { echo \"berth: $(date -u +%Y-%m-%dT%H:%M:%SZ 2>/dev/null) $*\"; }; "
+    "say 'sandbox started'; "
+    "trap 'say \"sandbox stopping\"; exit 0' TERM INT; "
     "{ mkdir -p /run/berth && { [ -p " + EVENTS + " ] || mkfifo -m 622 " + EVENTS + "; }; } "
     "2>/dev/null; "
     "(while :; do if [ -p " + EVENTS + " ]; then cat " + EVENTS + "; else sleep 5; fi; "
@@ -87,7 +91,9 @@ while ! mkdir "$lock" 2>/dev/null; do
 done
 trap 'rmdir "$lock" 2>/dev/null' EXIT
 [ -e """ + SETUP_DONE + r""" ] && exit 0
-warn() { echo "berth-setup: warning: $*" >&2; }
+# What the setup says also goes to the sandbox's own log (its main process's output).
+say() { printf 'berth: %s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ 2>/dev/null)" "$*" > /proc/1/fd/1 2>/dev/null; }
+warn() { echo "berth-setup: warning: $*" >&2; say "setup warning: $*"; }
 home=$(awk -F: -v u="$u" '$1==u || $3==u {print $6; exit}' /etc/passwd 2>/dev/null)
 [ -n "$home" ] || home=/root
 # Give the agent user the uid/gid that owns the workspace, as dev containers do, so that it can write
@@ -186,7 +192,11 @@ if [ -n "$BERTH_NOTIFY" ]; then
   { printf '%s' "$BERTH_CLAUDE_HOOKS" > """ + CLAUDE_DROP_IN + r""" && chmod 644 """ + CLAUDE_DROP_IN + r"""; } 2>/dev/null \
     || warn "could not install Claude Code's hooks in """ + CLAUDE_DROP_IN + r""""
 fi
-[ -z "$bin" ] || command -v "$bin" >/dev/null 2>&1 || exit 127
+if [ -n "$bin" ] && ! command -v "$bin" >/dev/null 2>&1; then
+  say "setup failed: the agent's program $bin is not in this template"
+  exit 127
+fi
 : > """ + SETUP_DONE + r"""
+say "setup done: the agent runs as ${u:-root} (uid $(id -u "${u:-root}" 2>/dev/null || echo '?'))"
 exit 0
 """

@@ -79,7 +79,7 @@ def test_stop_ids_stops_exactly_those_sandboxes(make_workspace, docker_api):
     assert out.returncode == 0 and out.stdout == named["Id"][:12] + "\n", out.stderr
     assert not running(named["Id"]) and running(twin["Id"]) and running(bystander["Id"])
     out = berth("stop", twin["Id"][:10], bystander["Names"][0][1:])
-    assert out.stdout.split() == [twin["Id"][:12], bystander["Id"][:12]]
+    assert out.stdout.split() == [twin["Id"][:12], bystander["Id"][:12]], out.stderr
     assert not running(twin["Id"]) and not running(bystander["Id"])
     both = berth("stop", "-w", workspace, named["Id"][:12])
     assert both.returncode == 2 and "one way only" in both.stderr

@@ -26,12 +26,12 @@ NULLS = {
                                   "mountDockerSocket", "credentials", "hostCertificates", "name",
                                   "networkPolicy", "allowHosts", "denyHosts", "agentArgs",
                                   "recreate", "branch", "base", "ports", "cpus", "memory",
-                                  "pidsLimit", "gpus"]),
+                                  "pidsLimit", "gpus", "framed"]),
     "sandbox/recreate": dict.fromkeys(["workspace", "agent", "template", "env", "volumes",
                                        "mountDockerSocket", "credentials", "hostCertificates",
                                        "name", "networkPolicy", "allowHosts", "denyHosts",
                                        "agentArgs", "recreate", "branch", "base", "ports", "cpus",
-                                       "memory", "pidsLimit", "gpus"]),
+                                       "memory", "pidsLimit", "gpus", "framed"]),
     "sandbox/stop": {"workspace": None, "name": None},
     "sandbox/remove": {"workspace": None, "name": None, "ids": None, "all": None},
     "sandbox/list": {},
@@ -55,6 +55,10 @@ NULLS = {
     "sandbox/forwardPort": {"workspace": None, "name": None, "port": None, "hostPort": None,
                             "hostIp": None},
     "sandbox/unforwardPort": {"workspace": None, "name": None, "port": None, "hostPort": None},
+    # The sandbox's sessions (none: the agent never ran), and none to attach or stop.
+    "sandbox/sessions": {"workspace": None, "name": None, "ids": None},
+    "sandbox/attachSession": {"workspace": None, "name": None, "session": None, "framed": None},
+    "sandbox/stopSession": {"workspace": None, "name": None, "session": None},
 }
 
 

@@ -11,6 +11,7 @@ import pytest
 from berth.lsp.sandbox_requests import COMMANDS
 from lsprotocol import types
 from support.containers import sandboxes_of
+from support.engine import FRESH_LOG, log_events
 from support.images import CLAUDE, PLAIN
 from support.lsp import stop_session, uri
 
@@ -259,7 +260,8 @@ async def test_list_inspect_logs_exec_and_remove_all(sessions, make_workspace, d
     out = await s.request("sandbox/exec", {"workspace": b, "name": box,
                                            "command": ["sh", "-c", "echo hi >&2"]})
     assert out == {"exitCode": 0, "stdout": "", "stderr": "hi\n"}
-    assert (await s.request("sandbox/logs", {"workspace": a, "tail": 5})) == {"text": ""}
+    logs = await s.request("sandbox/logs", {"workspace": a, "tail": 5})
+    assert log_events(logs["text"]) == FRESH_LOG
 
     other = docker_api.create_container(CLAUDE, command=["sleep", "30"], name="bystander-" + ra["id"])
     try:
@@ -281,7 +283,8 @@ async def test_stop_logs_and_exec_by_id_act_on_exactly_that_sandbox(sessions, ma
     assert ra["state"] == "running" and rb["state"] == "running"
     out = await s.request("sandbox/exec", {"ids": [rb["name"]], "command": ["pwd"]})
     assert out == {"exitCode": 0, "stdout": b + "\n", "stderr": ""}
-    assert (await s.request("sandbox/logs", {"ids": [ra["id"]], "tail": 5})) == {"text": ""}
+    logs = await s.request("sandbox/logs", {"ids": [ra["id"]], "tail": 5})
+    assert log_events(logs["text"]) == FRESH_LOG
     for method, params in (("sandbox/exec", {"ids": [ra["id"], rb["id"]], "command": ["true"]}),
                            ("sandbox/logs", {"ids": [ra["id"], rb["id"]]}),
                            ("sandbox/stop", {"workspace": a, "ids": [ra["id"]]}),

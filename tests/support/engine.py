@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from berth.config import parse_request
 from berth.engine import Engine
 from berth.models import RunResult
@@ -15,3 +17,14 @@ def run(engine: Engine, workspace: str, *, recreate: bool = False, sandbox: str 
     the workspace's sandbox of that name (`berth run --name`)."""
     fields.setdefault("template", CLAUDE)
     return engine.run(workspace, parse_request(fields), recreate=recreate, name=sandbox)
+
+
+def log_events(text: str) -> list[str]:
+    """A sandbox log's lines, each without Berth's `berth: <UTC time> ` in front (other lines as
+    they are)."""
+    return [re.sub(r"^berth: \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ", "", line)
+            for line in text.splitlines()]
+
+
+# What a new sandbox of the offline templates says in its log, before anything runs in it.
+FRESH_LOG = ["sandbox started", "setup done: the agent runs as agent (uid 1234)"]

@@ -45,6 +45,7 @@ class Session:
         self.blocks: list[dict[str, Any]] = []  # sandbox/didBlockRequest
         self.ports: list[dict[str, Any]] = []  # sandbox/didChangePorts
         self.agent_states: list[dict[str, Any]] = []  # sandbox/didChangeAgentState
+        self.session_changes: list[dict[str, Any]] = []  # sandbox/didChangeSessions
         self._changed = asyncio.Condition()
 
     async def _on_status(self, params: Any) -> None:
@@ -80,6 +81,19 @@ class Session:
         return await self._wait(
             lambda: next((a for a in self.agent_states[after:] if predicate(a)), None), timeout,
             lambda: f"no matching agent state in {timeout}s; saw {self.agent_states[after:]}")
+
+    async def _on_sessions(self, params: Any) -> None:
+        async with self._changed:
+            self.session_changes.append(params)
+            self._changed.notify_all()
+
+    async def wait_sessions(self, predicate: Callable[[list[dict[str, Any]]], bool], *,
+                            after: int = 0, timeout: float = 30) -> dict[str, Any]:
+        """The first didChangeSessions notification at index >= `after` whose sessions match."""
+        return await self._wait(
+            lambda: next((c for c in self.session_changes[after:] if predicate(c["sessions"])),
+                         None), timeout,
+            lambda: f"no matching sessions in {timeout}s; saw {self.session_changes[after:]}")
 
     async def wait_block(self, predicate: Callable[[dict[str, Any]], bool], *,
                          timeout: float = 30) -> dict[str, Any]:
@@ -180,6 +194,10 @@ async def start_session(folders: list[str], *, options: dict[str, Any] | None = 
     @client.feature("sandbox/didChangeAgentState")
     async def on_agent_state(ls: LanguageClient, params: Any) -> None:
         await session._on_agent_state(params)
+
+    @client.feature("sandbox/didChangeSessions")
+    async def on_sessions(ls: LanguageClient, params: Any) -> None:
+        await session._on_sessions(params)
 
     await client.start_io(*SERVER, env={**os.environ, **(env or {})})
     await client.initialize_session(types.InitializeParams(

@@ -121,3 +121,9 @@ def test_the_claude_drop_in_hooks_every_bridged_event_bounded():
         assert hook == {"type": "command", "timeout": 5,
                         "command": f"/usr/local/bin/berth-notify claude {event}"
                                    + ("" if passes else " ''")}
+
+
+def test_the_claude_drop_in_answers_the_bypass_mode_question_the_sandbox_already_answers():
+    # Berth runs Claude Code in bypass mode (the sandbox is the boundary): its one-time
+    # confirmation is answered by Claude Code's own setting, in this sandbox's drop-in only.
+    assert claude_settings()["skipDangerousModePermissionPrompt"] is True

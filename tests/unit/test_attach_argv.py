@@ -1,11 +1,14 @@
-"""The `docker exec` argv that attaches the agent or a shell, built once for whoever runs it."""
+"""The `docker exec` argv that starts or attaches an agent's session, or a shell, built once for
+whoever runs it."""
 
 from __future__ import annotations
 
 import pytest
 from berth.config import SandboxConfig
-from berth.engine.commands import attach_argv, shell_argv
+from berth.engine.commands import agent_command, attach_argv, session_attach_argv, shell_argv
 from berth.models import Sandbox
+
+HOLDER = "/usr/local/lib/berth/berth-session-0123456789ab"
 
 
 def sandbox(agent: str = "claude", user: str = "agent") -> Sandbox:
@@ -19,20 +22,32 @@ def no_docker_host(monkeypatch):
     monkeypatch.delenv("DOCKER_HOST", raising=False)
 
 
-def test_the_agent_with_its_default_arguments_then_the_users():
-    assert attach_argv(sandbox(), ["-c"]) == [
+def test_a_new_session_of_the_agent_with_its_default_arguments_then_the_users():
+    assert attach_argv(sandbox(), HOLDER, ["-c"]) == [
         "docker", "exec", "-it", "-e", "TERM", "-e", "COLORTERM", "-u", "agent", "-w", "/w s",
-        "951f5b3c2f0a", "claude", "--dangerously-skip-permissions", "-c"]
+        "951f5b3c2f0a", HOLDER, "new", "--agent", "claude", "--attach", "--",
+        "claude", "--dangerously-skip-permissions", "-c"]
 
 
-def test_without_a_terminal_it_is_interactive_without_a_tty():
-    argv = attach_argv(sandbox(), tty=False)
-    assert argv[:3] == ["docker", "exec", "-i"] and "-it" not in argv
+def test_without_a_terminal_the_agent_runs_directly_without_a_tty():
+    argv = attach_argv(sandbox(), HOLDER, tty=False)
+    assert argv[:3] == ["docker", "exec", "-i"] and "-it" not in argv and HOLDER not in argv
+    assert argv[-2:] == ["claude", "--dangerously-skip-permissions"]
     assert shell_argv(sandbox(), tty=False)[2] == "-i"
+
+
+def test_framed_clients_get_no_tty_and_the_framed_holder():
+    argv = attach_argv(sandbox(), HOLDER, framed=True)
+    assert argv[2] == "-i" and argv[argv.index("--attach") + 1] == "--framed"
+    assert session_attach_argv(sandbox(), HOLDER, "claude-2", framed=True)[-4:] == [
+        HOLDER, "attach", "--framed", "claude-2"]
+    assert session_attach_argv(sandbox(), HOLDER, "claude-2")[2] == "-it"
 
 
 def test_shell_runs_the_words_as_a_command_and_root_has_no_user(monkeypatch):
     monkeypatch.setenv("DOCKER_HOST", "tcp://engine:2375")
-    argv = attach_argv(sandbox("shell", user=""), ["ls", "-l"])
+    argv = attach_argv(sandbox("shell", user=""), HOLDER, ["ls", "-l"])
     assert argv[:5] == ["docker", "-H", "tcp://engine:2375", "exec", "-it"] and "-u" not in argv
-    assert argv[-2:] == ["-c", "ls -l"] and argv[:-2] == shell_argv(sandbox("shell", user=""))
+    assert argv[-2:] == ["-c", "ls -l"]
+    assert argv[argv.index("--") + 1:-2] == shell_argv(sandbox("shell", user=""))[-4:]
+    assert agent_command(sandbox("shell", user="")) == shell_argv(sandbox("shell", user=""))[-4:]

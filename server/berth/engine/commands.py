@@ -1,5 +1,5 @@
 """Running things in a sandbox: a command through the engine's exec API, the container's own log,
-and the `docker exec` argv with which a terminal attaches the agent or a shell interactively.
+and the `docker exec` argv with which a terminal starts or attaches an agent's session, or a shell.
 """
 
 from __future__ import annotations
@@ -19,12 +19,15 @@ if TYPE_CHECKING:
 
 def run_command(api: docker.APIClient, sandbox: Sandbox, argv: list[str], user: str | None,
                 reader: docker.APIClient | None = None,
-                environment: dict[str, str] | None = None) -> ExecResult:
-    """`argv` as `user` (None: the container's) in the workspace, its output collected whole.
-    `reader` waits for the output when the command may run longer than the engine timeout."""
+                environment: dict[str, str] | None = None,
+                workdir: str | None = None) -> ExecResult:
+    """`argv` as `user` (None: the container's) in `workdir` (default: the workspace), its output
+    collected whole. `reader` waits for the output when the command may run longer than the engine
+    timeout."""
     with translated(f"Running a command in sandbox {sandbox.name}"):
         exec_id = api.exec_create(sandbox.full_id, argv, user=user or "",
-                                  workdir=sandbox.workspace, environment=environment)["Id"]
+                                  workdir=workdir or sandbox.workspace,
+                                  environment=environment)["Id"]
         out, err = (reader or api).exec_start(exec_id, demux=True)
         code = api.exec_inspect(exec_id).get("ExitCode")
     return ExecResult(
@@ -43,22 +46,45 @@ def read_logs(api: docker.APIClient, sandbox: Sandbox, tail: int | None = None) 
 # -- argv for attaching interactively (run by the client, in a terminal) ---------------------------
 
 
-def attach_argv(sandbox: Sandbox, agent_args: Iterable[str] = (), *, tty: bool = True) -> list[str]:
-    """Runs the agent with its default arguments, then `agent_args`. `tty`: the caller has a
-    terminal (`docker exec -it`; without one docker refuses -t, so it is `-i` only)."""
+def attach_argv(sandbox: Sandbox, holder: str, agent_args: Iterable[str] = (), *, tty: bool = True,
+                framed: bool = False) -> list[str]:
+    """Starts the agent, with its default arguments and then `agent_args`, as a new session held by
+    `holder` (the session holder's path in the sandbox), and attaches it. `tty`: the caller has a
+    terminal (`docker exec -it`; without one docker refuses -t, so it is `-i` only); `framed`: the
+    caller speaks the holder's frames (an editor's pseudo-terminal, berth.session_tool). With
+    neither (a script piping into `berth run`), the agent runs directly, no session: its input and
+    output stay plain streams, with no terminal to echo or redraw them."""
+    if not tty and not framed:
+        return [*_exec_prefix(sandbox, False), *agent_command(sandbox, agent_args)]
+    return [*_exec_prefix(sandbox, tty and not framed), holder, "new", "--agent", sandbox.agent,
+            "--attach", *(["--framed"] if framed else []), "--", *agent_command(sandbox, agent_args)]
+
+
+def session_attach_argv(sandbox: Sandbox, holder: str, session: str, *, tty: bool = True,
+                        framed: bool = False) -> list[str]:
+    """Attaches the session `session` (a running one's screen, an exited one's last output)."""
+    return [*_exec_prefix(sandbox, tty and not framed), holder, "attach",
+            *(["--framed"] if framed else []), session]
+
+
+def agent_command(sandbox: Sandbox, agent_args: Iterable[str] = ()) -> list[str]:
+    """The agent's command line in the sandbox."""
     agent = get_agent(sandbox.agent)
     if not agent.binary:  # `shell`: the words after it are a command for the login shell
         args = list(agent_args)
-        return shell_argv(sandbox, tty=tty) + (["-c", " ".join(args)] if args else [])
+        return [*_LOGIN_SHELL, *(["-c", " ".join(args)] if args else [])]
     # Codex hears of Berth's `notify` program on its command line (agent_hooks.codex_launch).
     launch = codex_launch(agent.binary) if agent.name == "codex" else [agent.binary]
-    return [*_exec_prefix(sandbox, tty), *launch, *agent.default_args, *agent_args]
+    return [*launch, *agent.default_args, *agent_args]
+
+
+# bash where the template has it, else sh
+_LOGIN_SHELL = ["/bin/sh", "-c", 'exec "$(command -v bash || command -v sh)" -l "$@"', "sh"]
 
 
 def shell_argv(sandbox: Sandbox, *, tty: bool = True) -> list[str]:
     """An interactive login shell: bash where the template has it, else sh."""
-    return [*_exec_prefix(sandbox, tty), "/bin/sh", "-c",
-            'exec "$(command -v bash || command -v sh)" -l "$@"', "sh"]
+    return [*_exec_prefix(sandbox, tty), *_LOGIN_SHELL]
 
 
 def _exec_prefix(sandbox: Sandbox, tty: bool) -> list[str]:

@@ -16,14 +16,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from berth import user_config
 from berth.config import ConfigRequest, parse_name
-from berth.engine import commands, egress, lifecycle, lookup, ports, setup, templates
+from berth.engine import commands, egress, lifecycle, lookup, ports, sessions, setup, templates
 from berth.engine.connection import Connection
 from berth.engine.setup import SOCKET_WARNING
 from berth.engine.templates import Progress
-from berth.errors import Conflict
+from berth.errors import Conflict, NotFound
 from berth.models import ExecResult, RunResult, Sandbox, Status, out_of_memory_message
 from berth.network.rules import Policy
 from berth.selection import IDS, WORKSPACE, Selection
+from berth.sessions import Session
 from berth.trust import mount_warnings
 from berth.workspace import default_sandbox_name
 
@@ -107,13 +108,14 @@ class Engine:
     def run(self, workspace: str, request: ConfigRequest, agent_args: Iterable[str] = (), *,
             recreate: bool = False, progress: Progress = _no_progress,
             guard: Guard | None = None, tty: bool = True, name: str | None = None,
-            drift_from: ConfigRequest | None = None) -> RunResult:
+            drift_from: ConfigRequest | None = None, framed: bool = False) -> RunResult:
         """Create the workspace's sandbox if it has none, start it if stopped; never run the agent.
         With `name`, the workspace's sandbox of that name (created beside its default one).
         `drift_from`: what an existing sandbox is compared with, when not all of `request` (a named
         sandbox keeps what it was made with: only what the caller asks for now can drift).
 
-        The result carries the argv that attaches the agent interactively (`tty`: from a terminal).
+        The result carries the argv that starts the agent in a new session and attaches it (`tty`:
+        from a terminal; `framed`: from a client speaking the session holder's frames).
         A request that differs from the recorded configuration leaves the sandbox as it is and
         reports the drift, unless `recreate` asks to apply it. `guard` sees the sandbox (or None)
         and its environment before anything is created or recreated, and may refuse by raising.
@@ -137,7 +139,8 @@ class Engine:
                 if missing is None:
                     return self._run_locked(workspace, request, agent_args, existing,
                                             container_env, recreate, progress, tty,
-                                            named=name is not None, drift_from=drift_from)
+                                            named=name is not None, drift_from=drift_from,
+                                            framed=framed)
             # A pull may take minutes: it happens with the workspace's lock released, so a `stop`
             # or `remove` of the same workspace never waits behind a download; then the run
             # starts over, since anything may have changed meanwhile.
@@ -159,7 +162,7 @@ class Engine:
     def _run_locked(self, workspace: str, request: ConfigRequest, agent_args: tuple[str, ...],
                     existing: Sandbox | None, container_env: Mapping[str, str], recreate: bool,
                     progress: Progress, tty: bool, *, named: bool,
-                    drift_from: ConfigRequest | None) -> RunResult:
+                    drift_from: ConfigRequest | None, framed: bool) -> RunResult:
         """`run`'s work once the workspace's lock is held and the template is on the engine."""
         api = self.api
         created = False
@@ -193,8 +196,10 @@ class Engine:
         if existing.user and os.stat(workspace).st_uid == 0:
             warnings.append(ROOT_WORKSPACE_WARNING)
         warnings += setup_warnings
+        holder = sessions.ensure_holder(api, existing)
         return RunResult(sandbox=existing, drift=drift,
-                         attach=commands.attach_argv(existing, agent_args, tty=tty),
+                         attach=commands.attach_argv(existing, holder, agent_args, tty=tty,
+                                                     framed=framed),
                          shell=commands.shell_argv(existing, tty=tty), created=created,
                          warnings=warnings)
 
@@ -292,6 +297,34 @@ class Engine:
                        host_port: int | None = None) -> tuple[Sandbox, list[ports.Forward]]:
         sandbox = _selection(which).one(self)
         return sandbox, ports.unforward(self.api, sandbox, port, host_port)
+
+    # -- sessions -------------------------------------------------------------------------------
+
+    def sessions(self, which: Selection | str) -> tuple[Sandbox, list[Session]]:
+        """The sandbox and its agents' sessions, oldest first (none when it is not running)."""
+        sandbox = _selection(which).one(self)
+        return sandbox, sessions.list_sessions(self.api, sandbox)
+
+    def stop_session(self, which: Selection | str, session: str) -> tuple[Sandbox, list[Session]]:
+        """End one session's agent; the sandbox and its sessions after it."""
+        sandbox = _selection(which).one(self)
+        return sandbox, sessions.stop_session(self.api, sandbox, session)
+
+    def attach_session(self, which: Selection | str, session: str | None = None, *,
+                       tty: bool = True, framed: bool = False) -> tuple[Sandbox, Session, list[str]]:
+        """The argv that attaches `session` (None: the newest running one)."""
+        sandbox = _selection(which).one(self)
+        if session is None:
+            running = [s for s in sessions.list_sessions(self.api, sandbox) if s.running]
+            if not running:
+                raise NotFound(f"No agent is running in the sandbox {sandbox.name}; `berth run` "
+                               "starts one.", value=sandbox.name)
+            found = running[-1]
+        else:
+            found = sessions.require_session(self.api, sandbox, session)
+        holder = sessions.ensure_holder(self.api, sandbox)
+        return sandbox, found, commands.session_attach_argv(sandbox, holder, found.id, tty=tty,
+                                                            framed=framed)
 
     def blocked(self, which: Selection | str, tail: int | None = None) -> list[egress.Block]:
         """The requests the sandbox's proxy refused, oldest first."""

@@ -54,9 +54,12 @@ class AgentWatcher(SandboxFollowers):
     """Follows the logs of running sandboxes, as their statuses say."""
 
     def __init__(self, notify: Callable[[str, Any], None], engine: Engine,
-                 folders: Folders) -> None:
+                 folders: Folders,
+                 on_line: Callable[[Sandbox, str], None] | None = None) -> None:
         super().__init__(engine, folders)
         self._notify = notify
+        # Also given every new line (not those read back): the session watcher's.
+        self._on_line = on_line
         # The last state of each followed sandbox, by its full id.
         self._states: dict[str, AgentState] = {}
 
@@ -108,5 +111,9 @@ class AgentWatcher(SandboxFollowers):
                         stdout=True, stderr=True, timestamps=True, stream=True, follow=True,
                         since=since)
 
-        return LogFollower(f"the agent of {sandbox.name}", open_stream,
-                           lambda text: apply(text, replay=False))
+        def on_line(text: str) -> None:
+            if self._on_line is not None:
+                self._on_line(sandbox, text)
+            apply(text, replay=False)
+
+        return LogFollower(f"the agent of {sandbox.name}", open_stream, on_line)

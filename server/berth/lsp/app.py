@@ -26,6 +26,8 @@ from berth.lsp.port_requests import PortRequests
 from berth.lsp.port_watch import PortWatcher
 from berth.lsp.sandbox_requests import SandboxRequests
 from berth.lsp.server import BerthRpcError, BerthServer, refuse_oversized
+from berth.lsp.session_requests import SessionRequests
+from berth.lsp.session_watch import SessionWatcher
 from berth.lsp.starter import SandboxStarter
 from berth.lsp.status import StatusPublisher
 from berth.lsp.tasks import Background
@@ -54,7 +56,11 @@ def build(engine: Engine | None = None) -> tuple[BerthServer, EngineEvents]:
     port_watcher = PortWatcher(server.protocol.notify, engine, folders)
     status.listen(port_watcher.status_changed)
     sandbox_requests.register(server, PortRequests(engine, folders, port_watcher, server.workers))
-    status.listen(AgentWatcher(server.protocol.notify, engine, folders).status_changed)
+    sessions = SessionWatcher(server.protocol.notify, engine, server.workers, background)
+    status.listen(sessions.status_changed)
+    status.listen(AgentWatcher(server.protocol.notify, engine, folders,
+                               on_line=sessions.log_line).status_changed)
+    sandbox_requests.register(server, SessionRequests(engine, folders, sessions, server.workers))
     WorkspaceSync(server, folders, status, auto_start, events).register()
     refuse_oversized(server)
     return server, events

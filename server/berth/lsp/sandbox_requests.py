@@ -50,9 +50,19 @@ COMMANDS = {
     "sandbox/ports": "berthServer.ports",
     "sandbox/forwardPort": "berthServer.forwardPort",
     "sandbox/unforwardPort": "berthServer.unforwardPort",
+    "sandbox/sessions": "berthServer.sessions",
+    "sandbox/attachSession": "berthServer.attachSession",
+    "sandbox/stopSession": "berthServer.stopSession",
 }
 
-RUN_EXTRA = ("workspace", "agentArgs", "recreate", "accept", "branch", "base")
+RUN_EXTRA = ("workspace", "agentArgs", "recreate", "accept", "branch", "base", "framed")
+
+
+def bool_param(params: dict[str, Any], key: str) -> bool:
+    value = params.get(key)
+    if value is not None and not isinstance(value, bool):
+        raise BadInput(f"'{key}' must be true or false, got {value!r:.40}.", field=key)
+    return value is True
 
 
 def only(params: dict[str, Any], allowed: tuple[str, ...]) -> None:
@@ -100,6 +110,7 @@ class SandboxRequests:
         request = explicit.over(settings)
         agent_args = parse_agent_args(params.get("agentArgs"))
         recreate = recreate or params.get("recreate") is True
+        framed = bool_param(params, "framed")
         if "recreate" in params and params["recreate"] is not None \
                 and not isinstance(params["recreate"], bool):
             raise BadInput(f"'recreate' must be true or false, got {params['recreate']!r}.",
@@ -115,7 +126,7 @@ class SandboxRequests:
         if branch is None:
             result = await self._starter.start(workspace, request, agent_args, recreate=recreate,
                                                explicit=explicit, accepted=accepted, name=name,
-                                               drift_from=drift_from)
+                                               drift_from=drift_from, framed=framed)
             return result.to_json()
         loop = asyncio.get_running_loop()
 
@@ -123,7 +134,8 @@ class SandboxRequests:
             # On a command worker: the start's own awaits run on the loop meanwhile.
             return asyncio.run_coroutine_threadsafe(self._starter.start(
                 path, request, agent_args, recreate=recreate, explicit=explicit,
-                accepted=accepted, name=name, folder=workspace, drift_from=drift_from),
+                accepted=accepted, name=name, folder=workspace, drift_from=drift_from,
+                framed=framed),
                 loop).result()
 
         result, worktree, made = await self._workers.command(run_on_branch, workspace, branch,

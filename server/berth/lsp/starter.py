@@ -34,7 +34,7 @@ class SandboxStarter:
                     *, recreate: bool = False, explicit: ConfigRequest | None = None,
                     accepted: list[str] | None = None, name: str | None = None,
                     folder: str | None = None,
-                    drift_from: ConfigRequest | None = None) -> RunResult:
+                    drift_from: ConfigRequest | None = None, framed: bool = False) -> RunResult:
         """engine.run with `$/progress`, transient statuses and warnings; `name`: the workspace's
         sandbox of that name rather than its default one. `folder`: the open folder whose settings
         `request` holds, when the workspace is not that folder itself (an agent branch's worktree).
@@ -50,7 +50,8 @@ class SandboxStarter:
                                         name) as progress:
                 result = await self._workers.engine(
                     self._engine.run, workspace, request, agent_args, recreate=recreate,
-                    progress=progress, guard=guard, name=name, drift_from=drift_from)
+                    progress=progress, guard=guard, name=name, drift_from=drift_from,
+                    framed=framed)
         finally:
             # Also after a failure: the transient `creating` must give way to the engine's truth.
             self._status.soon(workspace, name)
