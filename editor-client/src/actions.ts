@@ -14,7 +14,9 @@ export interface Action {
 }
 
 const A = {
-  run: { command: 'berth.runAgent', label: '$(play) Run Agent', description: 'Start the sandbox and open the agent in a terminal' },
+  run: { command: 'berth.runAgent', label: '$(play) Run Agent', description: 'Start the sandbox and show its agent (attached again when it runs)' },
+  newSession: { command: 'berth.newAgentSession', label: '$(add) New Agent Session', description: 'Another agent beside the running one' },
+  attach: { command: 'berth.attachSession', label: '$(terminal) Attach Agent Session…' },
   start: { command: 'berth.startSandbox', label: '$(debug-start) Start Sandbox', description: 'Create or start it, without the agent' },
   stop: { command: 'berth.stopSandbox', label: '$(debug-stop) Stop Sandbox' },
   recreate: { command: 'berth.recreateSandbox', label: '$(refresh) Recreate Sandbox', description: 'Apply the current settings' },
@@ -45,8 +47,8 @@ export function actionsFor(status: Status | undefined, phase: ClientPhase): Acti
       return [A.run, A.start, A.list, A.output];
     case 'running':
       return drifted
-        ? [recreate, A.run, A.shell, A.stop, A.logs, A.inspect, network, A.forward, A.remove, A.list]
-        : [A.run, A.shell, A.stop, A.recreate, A.logs, A.inspect, network, A.forward, A.remove, A.list];
+        ? [recreate, A.run, A.newSession, A.attach, A.shell, A.stop, A.logs, A.inspect, network, A.forward, A.remove, A.list]
+        : [A.run, A.newSession, A.attach, A.shell, A.stop, A.recreate, A.logs, A.inspect, network, A.forward, A.remove, A.list];
     case 'stopped':
       return drifted
         ? [recreate, A.run, A.start, A.logs, A.inspect, network, A.remove, A.list]

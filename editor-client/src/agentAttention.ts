@@ -5,7 +5,7 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 
-import { attachesTo, attentionMessage, SHOW_AGENT } from './agentStates';
+import { attentionMessage, SHOW_AGENT } from './agentStates';
 import { folderForWorkspace } from './folders';
 import type { AgentStateChange } from './protocol';
 import { WorkspaceFolders } from './workspaceFolders';
@@ -16,7 +16,11 @@ export class AgentAttention implements vscode.Disposable {
   /** An agent's state changed. */
   readonly onDidChange = this.changeEmitter.event;
 
-  constructor(private readonly folders: WorkspaceFolders) {}
+  constructor(
+    private readonly folders: WorkspaceFolders,
+    /** The agent tab attached to a sandbox (by its id), if one is open here. */
+    private readonly terminalOf: (sandboxId: string) => vscode.Terminal | undefined,
+  ) {}
 
   /** The last state of the agent in a sandbox (by its id). */
   of(sandboxId: string | undefined): AgentStateChange | undefined {
@@ -39,21 +43,14 @@ export class AgentAttention implements vscode.Disposable {
     });
   }
 
-  /** Focus the agent's terminal; with none open here (the agent runs from a terminal outside VS
-   * Code), open one as Run Agent does. */
+  /** Focus the agent's terminal; with none open here (its tab was closed, or the agent runs from a
+   * terminal outside VS Code), Run Agent attaches its session again. */
   private showAgent(s: AgentStateChange, folder: vscode.Uri | undefined): void {
     const terminal = this.terminalOf(s.sandbox);
     if (terminal) terminal.show();
     else if (folder && !s.name) void vscode.commands.executeCommand('berth.runAgent', folder);
   }
 
-  /** The agent terminal attached to the sandbox, if one is open. */
-  private terminalOf(sandboxId: string): vscode.Terminal | undefined {
-    return vscode.window.terminals.find((t) => {
-      const options = t.creationOptions as vscode.TerminalOptions;
-      return t.exitStatus === undefined && attachesTo(options.shellArgs, sandboxId) && t.name.startsWith('Berth: ') && !t.name.startsWith('Berth: shell');
-    });
-  }
 
   dispose(): void {
     this.changeEmitter.dispose();

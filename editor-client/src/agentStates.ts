@@ -67,10 +67,3 @@ export function unlinked(text: string): string {
 
 /** The button that focuses the agent's terminal. */
 export const SHOW_AGENT = 'Show Agent';
-
-/** Whether a terminal's command line attaches to this sandbox: the server's attach argv ends with
- * the container's short id, then the agent's binary. */
-export function attachesTo(shellArgs: readonly string[] | string | undefined, sandboxId: string): boolean {
-  const args = typeof shellArgs === 'string' ? shellArgs.split(/\s+/) : shellArgs ?? [];
-  return args.includes(sandboxId);
-}

@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import { ResponseError } from 'vscode-languageclient/node';
 
 import { agentPickItems, currentAgent } from './agents';
+import { AgentSessions } from './agentSessions';
 import {
   branchRef,
   defaultSandbox,
@@ -24,8 +25,8 @@ import { ReadOnlyDocuments } from './documents';
 import type { RunParams, RunResult } from './protocol';
 import { BerthServer } from './server';
 import { SECTION } from './settings';
+import { branchPlace } from './sessions';
 import { SandboxStatuses } from './statuses';
-import { openBranchAgentTerminal } from './terminals';
 import { Folder } from './workspaceFolders';
 
 export class BranchActions {
@@ -33,6 +34,7 @@ export class BranchActions {
     private readonly server: BerthServer,
     private readonly statuses: SandboxStatuses,
     private readonly documents: ReadOnlyDocuments,
+    private readonly sessions: AgentSessions,
     /** Both views list worktrees and their sandboxes: what a change here changes. */
     private readonly refreshViews: () => void,
   ) {}
@@ -73,11 +75,14 @@ export class BranchActions {
     await vscode.commands.executeCommand('vscode.openFolder', vscode.Uri.file(node.branch.path), { forceNewWindow: true });
   }
 
-  /** Removes the worktree and its sandboxes, after a modal; the server refuses uncommitted work. */
+  /** Removes the worktree and its sandboxes, after a modal (which also names the agent sessions that
+   * would end with them); the server refuses uncommitted work. */
   async remove(node: BranchNode): Promise<void> {
     const question = removeWorktreeQuestion(node.branch, node.folder.name);
-    const ok = await vscode.window.showWarningMessage(question.message, { modal: true, detail: question.detail }, 'Remove Worktree');
-    if (ok !== 'Remove Worktree') return;
+    const running = (node.branch.sandboxes ?? []).filter((s) => s.state === 'running');
+    const what = node.branch.branch ? `the worktree of branch "${node.branch.branch}"` : `the worktree ${node.branch.path}`;
+    const targets = running.map((s) => ({ query: { ids: [s.id] as [string] }, name: s.name }));
+    if (!(await this.sessions.confirmEnding('Removing', what, targets, 'Remove Worktree', question))) return;
     const params = { workspace: node.folder.path, branch: branchRef(node.branch) };
     const api = await this.server.viewApi();
     if (!api) {
@@ -125,17 +130,17 @@ export class BranchActions {
   }
 
   /** sandbox/run with a branch (consent asked as for Run Agent, by the server transport), then the
-   * agent's terminal in the worktree. */
+   * agent's session tab: its running one, else a new one. */
   private async runAgent(folder: Folder, params: RunParams & { branch: string }, branch: string): Promise<void> {
     const result: RunResult | undefined = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Window, title: `Berth: branch ${branch}` },
-      () => this.server.api.run(params),
+      () => this.server.api.run({ ...params, framed: true }),
     );
     // Even a failed run may have left something to show (a worktree it could not take back).
     this.refreshViews();
     if (!result) return;
     const made = worktreeMadeMessage(result, folder.name);
     if (made) void vscode.window.showInformationMessage(made);
-    openBranchAgentTerminal(result.agent, folder, branch, result.worktree?.path ?? result.workspace, result.attach.argv);
+    await this.sessions.openAgent(result, branchPlace(branch, folder.name));
   }
 }

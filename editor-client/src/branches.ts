@@ -24,11 +24,6 @@ export function defaultSandbox(branch: Pick<AgentBranch, 'sandboxes'>): Sandbox 
   return (branch.sandboxes ?? []).find((s) => !s.named);
 }
 
-/** The agent terminal's name: which agent, on which branch of which folder. */
-export function branchTerminalName(agent: string, branch: string, folderName: string): string {
-  return `Berth: ${agent} on ${branch} (${folderName})`;
-}
-
 /** A file name for the branch's diff document (a branch name may hold `/`). */
 export function diffName(folderName: string, branch: Pick<AgentBranch, 'branch' | 'path'>): string {
   const which = branch.branch ?? branch.path.split('/').filter(Boolean).pop() ?? 'worktree';

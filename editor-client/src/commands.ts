@@ -1,13 +1,14 @@
 // The Berth commands (palette, status bar quick pick, Sandboxes and Agent Branches views), as one
-// table: each id with how it chooses what it acts on (a workspace folder, a Sandboxes view item, an
-// Agent Branches view item, or nothing) and whether it needs the server, which one guard checks
-// before anything is asked. The handlers ask the server (protocol.ts) and show the result; the
-// server does the work.
+// table: each id with how it chooses what it acts on (a workspace folder, a Sandboxes view item: a
+// sandbox, an agent session or a forwarded port; an Agent Branches view item, or nothing) and
+// whether it needs the server, which one guard checks before anything is asked. The handlers ask
+// the server (protocol.ts) and show the result; the server does the work.
 
 import * as vscode from 'vscode';
 
 import { actionsFor, sandboxActions } from './actions';
 import { agentChosenMessage, agentPickItems, currentAgent } from './agents';
+import { AgentSessions, EndingTarget } from './agentSessions';
 import { BranchActions } from './branchActions';
 import { BranchesView, BranchNode, RepositoryNode } from './branchesView';
 import { UserChoices } from './consent';
@@ -18,10 +19,11 @@ import { PortForwards } from './portForwards';
 import type { Requests, RunResult, Sandbox } from './protocol';
 import { BerthServer } from './server';
 import { SECTION } from './settings';
-import { ForwardNode, SandboxesView, SandboxNode } from './sandboxesView';
+import { ForwardNode, SandboxesView, SandboxNode, SessionNode } from './sandboxesView';
+import { folderPlace } from './sessions';
 import { SandboxStatusBar } from './statusBar';
 import { SandboxStatuses } from './statuses';
-import { openAgentTerminal, openShellTerminal } from './terminals';
+import { openShellTerminal } from './terminals';
 import { removeAllMessage, sandboxPickItem } from './views';
 import { activeFile, Folder, WorkspaceFolders } from './workspaceFolders';
 
@@ -47,6 +49,7 @@ export class Commands implements vscode.Disposable {
     private readonly branchesView: BranchesView,
     private readonly branches: BranchActions,
     private readonly ports: PortForwards,
+    private readonly sessions: AgentSessions,
   ) {
     this.api = server.api;
     for (const [id, command] of Object.entries(this.table())) {
@@ -66,9 +69,12 @@ export class Commands implements vscode.Disposable {
       // A workspace folder: from the argument (a Uri or path from the status bar, a Sandboxes view
       // item), else the only folder, else a question named after the command.
       'berth.runAgent': this.onFolder('Run Agent', (f) => this.runAgent(f)),
+      'berth.newAgentSession': this.onFolder('New Agent Session', (f) => this.runAgent(f, true)),
+      'berth.attachSession': this.onFolder('Attach Agent Session', (f) => this.sessions.attachPicked(f)),
+      'berth.stopSession': this.onFolder('Stop Agent Session', (f) => this.sessions.stopPicked(f)),
       'berth.startSandbox': this.onFolder('Start Sandbox', (f) => this.run(f)),
-      'berth.stopSandbox': this.onFolder('Stop Sandbox', (f) => this.api.stop({ workspace: f.path })),
-      'berth.recreateSandbox': this.onFolder('Recreate Sandbox', (f) => this.run(f, true)),
+      'berth.stopSandbox': this.onFolder('Stop Sandbox', (f) => this.stopFolder(f)),
+      'berth.recreateSandbox': this.onFolder('Recreate Sandbox', (f) => this.recreateFolder(f)),
       'berth.removeSandbox': this.onFolder('Remove Sandbox', (f) => this.removeFolder(f)),
       'berth.chooseAgent': this.onFolder('Choose Agent', (f) => this.chooseAgent(f)),
       'berth.inspectSandbox': this.onFolder('Inspect Sandbox', (f) => this.inspectFolder(f)),
@@ -83,6 +89,10 @@ export class Commands implements vscode.Disposable {
       'berth.sandboxItem.remove': this.onSandbox((s) => this.removeSandbox(s)),
       'berth.sandboxItem.inspect': this.onSandbox((s) => this.inspectSandbox(s)),
       'berth.sandboxItem.logs': this.onSandbox((s) => this.logsSandbox(s)),
+      // An agent session: a Sandboxes view row under its sandbox.
+      'berth.sessionItem.attach': this.onSession((n) => this.sessions.show(this.sessionSandbox(n), n.session)),
+      'berth.sessionItem.showOutput': this.onSession((n) => this.sessions.show(this.sessionSandbox(n), n.session)),
+      'berth.sessionItem.stop': this.onSession((n) => this.sessions.stop(this.sessionSandbox(n), n.session, n.sandbox.name)),
       // A forwarded port: a Sandboxes view row under its sandbox.
       'berth.forwardItem.open': {
         needsServer: false,
@@ -129,6 +139,14 @@ export class Commands implements vscode.Disposable {
     return { needsServer: true, run: (arg) => (arg instanceof SandboxNode ? handler(arg.sandbox) : undefined) };
   }
 
+  private onSession(handler: (node: SessionNode) => unknown): Command {
+    return { needsServer: true, run: (arg) => (arg instanceof SessionNode ? handler(arg) : undefined) };
+  }
+
+  private sessionSandbox(node: SessionNode): { id: string; workspace: string; name: string | null } {
+    return { id: node.sandbox.id, workspace: node.sandbox.workspace, name: node.sandbox.named ? node.sandbox.name : null };
+  }
+
   private onBranch(handler: (node: BranchNode) => unknown): Command {
     return { needsServer: true, run: (arg) => (arg instanceof BranchNode ? handler(arg) : undefined) };
   }
@@ -163,9 +181,28 @@ export class Commands implements vscode.Disposable {
     return recreate ? this.api.recreate(params) : this.api.run(params);
   }
 
-  private async runAgent(folder: Folder): Promise<void> {
-    const result = await this.run(folder);
-    if (result) openAgentTerminal(result.agent, folder, result.attach.argv);
+  /** The agent of the folder: its running session, shown or attached again; else (or `fresh`) a
+   * new session. The framed argv is for the session tab's pseudo-terminal. */
+  private async runAgent(folder: Folder, fresh = false): Promise<void> {
+    const result = await this.api.run({ workspace: folder.path, framed: true });
+    if (result) await this.sessions.openAgent(result, folderPlace(folder.name), fresh);
+  }
+
+  /** The folder's default sandbox, as the question before ending its sessions names it. */
+  private folderTarget(folder: Folder): EndingTarget {
+    return { query: { workspace: folder.path }, name: this.statuses.of(folder)?.sandbox?.name ?? `the sandbox of "${folder.name}"` };
+  }
+
+  private async stopFolder(folder: Folder): Promise<void> {
+    const target = this.folderTarget(folder);
+    if (!(await this.sessions.confirmEnding('Stopping', target.name, [target], 'Stop'))) return;
+    await this.api.stop({ workspace: folder.path });
+  }
+
+  private async recreateFolder(folder: Folder): Promise<void> {
+    const target = this.folderTarget(folder);
+    if (!(await this.sessions.confirmEnding('Recreating', target.name, [target], 'Recreate'))) return;
+    await this.run(folder, true);
   }
 
   private async openShell(folder: Folder): Promise<void> {
@@ -174,12 +211,12 @@ export class Commands implements vscode.Disposable {
   }
 
   private async removeFolder(folder: Folder): Promise<void> {
-    const ok = await vscode.window.showWarningMessage(
-      `Remove the Berth sandbox of "${folder.name}"?`,
-      { modal: true, detail: 'The container is deleted; the files of the workspace folder are kept.' },
-      'Remove',
-    );
-    if (ok !== 'Remove') return;
+    const target = this.folderTarget(folder);
+    const ok = await this.sessions.confirmEnding('Removing', target.name, [target], 'Remove', {
+      message: `Remove the Berth sandbox of "${folder.name}"?`,
+      detail: 'The container is deleted; the files of the workspace folder are kept.',
+    });
+    if (!ok) return;
     const result = await this.api.remove({ workspace: folder.path });
     if (result && !result.removed.length) {
       void vscode.window.showInformationMessage(`Berth: "${folder.name}" has no sandbox to remove.`);
@@ -193,15 +230,18 @@ export class Commands implements vscode.Disposable {
       void vscode.window.showInformationMessage('Berth: there are no sandboxes to remove.');
       return;
     }
-    const ok = await vscode.window.showWarningMessage(
-      removeAllMessage(list.length),
+    const running = list.filter((s) => s.state === 'running');
+    const ok = await this.sessions.confirmEnding(
+      'Removing',
+      list.length === 1 ? list[0].name : `all ${list.length} sandboxes`,
+      running.map((s) => ({ query: { ids: [s.id] }, name: s.name })),
+      'Remove All',
       {
-        modal: true,
+        message: removeAllMessage(list.length),
         detail: list.map((s) => `${s.name} — ${s.workspace}`).join('\n') + '\n\nWorkspace files are kept.',
       },
-      'Remove All',
     );
-    if (ok !== 'Remove All') return;
+    if (!ok) return;
     const result = await this.api.remove({ all: true });
     if (result) void vscode.window.showInformationMessage(`Berth: removed ${result.removed.length} sandbox(es).`);
     this.sandboxes.refresh();
@@ -304,18 +344,23 @@ export class Commands implements vscode.Disposable {
   // A sandbox of the engine's is named by its id: its workspace may have another sandbox by now, or
   // be no folder at all any more.
 
+  /** The sandbox, as the question before ending its sessions names it (none unless it runs). */
+  private sandboxTargets(sandbox: Sandbox): EndingTarget[] {
+    return sandbox.state === 'running' ? [{ query: { ids: [sandbox.id] }, name: sandbox.name }] : [];
+  }
+
   private async stopSandbox(sandbox: Sandbox): Promise<void> {
+    if (!(await this.sessions.confirmEnding('Stopping', sandbox.name, this.sandboxTargets(sandbox), 'Stop'))) return;
     await this.api.stop({ ids: [sandbox.id] });
     this.sandboxes.refresh();
   }
 
   private async removeSandbox(sandbox: Sandbox): Promise<void> {
-    const ok = await vscode.window.showWarningMessage(
-      `Remove the Berth sandbox ${sandbox.name}?`,
-      { modal: true, detail: `Workspace: ${sandbox.workspace}\nThe container is deleted; workspace files are kept.` },
-      'Remove',
-    );
-    if (ok !== 'Remove') return;
+    const ok = await this.sessions.confirmEnding('Removing', sandbox.name, this.sandboxTargets(sandbox), 'Remove', {
+      message: `Remove the Berth sandbox ${sandbox.name}?`,
+      detail: `Workspace: ${sandbox.workspace}\nThe container is deleted; workspace files are kept.`,
+    });
+    if (!ok) return;
     await this.api.remove({ ids: [sandbox.id] });
     this.sandboxes.refresh();
   }

@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 
 import { AgentAttention } from './agentAttention';
 import { AgentBranches } from './agentBranches';
+import { AgentSessions } from './agentSessions';
 import { BranchActions } from './branchActions';
 import { BranchesView } from './branchesView';
 import { Commands } from './commands';
@@ -32,15 +33,16 @@ export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
     chosen: (scope) => choices.of(scope),
   });
   server = berth;
-  const agents = new AgentAttention(folders);
-  const statusBar = new SandboxStatusBar(folders, statuses, berth, agents);
   const agentBranches = new AgentBranches(berth, folders);
+  const sessions = new AgentSessions(berth, folders, agentBranches, ctx.globalState);
+  const agents = new AgentAttention(folders, (id) => sessions.terminals.liveOf(id)?.terminal);
+  const statusBar = new SandboxStatusBar(folders, statuses, berth, agents);
   const ports = new PortForwards(berth, folders);
-  const sandboxes = new SandboxesView(berth, statuses, agentBranches, ports, agents);
+  const sandboxes = new SandboxesView(berth, statuses, agentBranches, ports, agents, sessions);
   const branchesView = new BranchesView(agentBranches, folders, statuses);
   const documents = new ReadOnlyDocuments();
   const network = new NetworkRules(berth, folders, statuses, documents);
-  const branchActions = new BranchActions(berth, statuses, documents, () => {
+  const branchActions = new BranchActions(berth, statuses, documents, sessions, () => {
     sandboxes.refresh();
     branchesView.refresh();
   });
@@ -56,6 +58,7 @@ export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
     branchesView,
     branchActions,
     ports,
+    sessions,
   );
   const drift = new RecreateOffers(folders, (uri) => vscode.commands.executeCommand('berth.recreateSandbox', uri));
 
@@ -89,6 +92,9 @@ export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
       sandboxes.statusChanged();
     }),
     agents,
+    berth.onDidChangeSessions((s) => sessions.changed(s)),
+    sessions.onDidChange(() => sandboxes.statusChanged()),
+    sessions,
     vscode.workspace.onDidChangeConfiguration((e) => berth.settingsChanged(e)),
     commands,
   );

@@ -123,7 +123,8 @@ export interface Agent {
 export interface RunResult extends Sandbox {
   /** Requested settings that were NOT applied (empty after a create or recreate). */
   drift: Drift[];
-  /** Runs the agent interactively (`docker exec -it …`). */
+  /** Starts the agent in a new session and attaches it (`docker exec … new --attach …`); with
+   * `framed`, in the session holder's frames (frames.ts) rather than from a terminal. */
   attach: { argv: string[] };
   /** An interactive login shell in the sandbox. */
   shell: { argv: string[] };
@@ -254,6 +255,48 @@ export interface BlockedRequest extends Block {
   agent: string;
 }
 
+/** Why an agent's session probably exited, when its exit code or last output says. */
+export interface SessionExitReason {
+  kind: 'notLoggedIn' | 'offline' | 'binaryMissing' | 'stopped';
+  message: string;
+}
+
+/** One agent session of a sandbox: the agent's terminal, held in the sandbox so that it outlives the
+ * terminal that started it and can be attached again. */
+export interface Session {
+  /** `claude-1`: the agent, then the first number free in the sandbox. */
+  id: string;
+  agent: string;
+  /** ISO 8601, UTC. */
+  started: string;
+  /** `ended`: it ended with its sandbox's stop, without an exit code. */
+  state: 'running' | 'exited' | 'ended';
+  /** Some terminal is attached to it now. */
+  attached: boolean;
+  exitCode: number | null;
+  /** The last lines an exited session wrote, as plain text (the agent's own words: untrusted). */
+  lastOutput: string;
+  reason: SessionExitReason | null;
+}
+
+/** `sandbox/didChangeSessions`, and what `sandbox/sessions` and `sandbox/stopSession` answer: a
+ * sandbox's sessions, oldest first (none when it is not running). */
+export interface Sessions {
+  workspace: string;
+  name: string | null;
+  /** The sandbox's id. */
+  sandbox: string;
+  sessions: Session[];
+}
+
+/** What `sandbox/attachSession` answers: the argv that attaches the session. */
+export interface SessionAttach {
+  /** The sandbox's id. */
+  sandbox: string;
+  session: Session;
+  argv: string[];
+}
+
 /** JSON-RPC error codes (protocol.md, "Errors"), by their `data.kind`. */
 export const ErrorCode = {
   badInput: -32602,
@@ -325,6 +368,8 @@ export interface RunParams extends ByWorkspace, SandboxSettings {
   /** With `branch`: where a new branch starts (default: the main working tree's branch). */
   base?: string;
   recreate?: boolean;
+  /** The attach argv speaks the session holder's frames (for a pseudo-terminal), not a terminal's. */
+  framed?: boolean;
   /** Ids of `needsConsent` items the user allowed. */
   accept?: string[];
 }
@@ -362,6 +407,10 @@ export const DID_CHANGE_AGENT_STATE = 'sandbox/didChangeAgentState';
 /** The server → client notification that carries one Ports. */
 export const DID_CHANGE_PORTS = 'sandbox/didChangePorts';
 
+/** The server → client notification that carries one Sessions: a session started or exited in a
+ * running sandbox of an open folder, or the sandbox stopped (no sessions). */
+export const DID_CHANGE_SESSIONS = 'sandbox/didChangeSessions';
+
 /** The request methods, by the name of the function that sends each. */
 export const Method = {
   run: 'sandbox/run',
@@ -383,6 +432,9 @@ export const Method = {
   ports: 'sandbox/ports',
   forwardPort: 'sandbox/forwardPort',
   unforwardPort: 'sandbox/unforwardPort',
+  sessions: 'sandbox/sessions',
+  attachSession: 'sandbox/attachSession',
+  stopSession: 'sandbox/stopSession',
 } as const;
 
 export type Method = (typeof Method)[keyof typeof Method];
@@ -438,6 +490,15 @@ export interface Requests {
   unforwardPort(
     params: (ByWorkspace | ByOneId) & { port?: number; hostPort?: number },
   ): Promise<{ sandbox: string; removed: Forward[] } | undefined>;
+  /** The sandbox's agent sessions, oldest first (none when it is not running). */
+  sessions(params: ByWorkspace | ByOneId): Promise<Sessions | undefined>;
+  /** The argv that attaches `session` (default: the newest running one); an exited one replays its
+   * last output, then its exit code. */
+  attachSession(
+    params: (ByWorkspace | ByOneId) & { session?: string; framed?: boolean; tty?: boolean },
+  ): Promise<SessionAttach | undefined>;
+  /** Ends the session's agent (hang-up, then TERM, then KILL); the sandbox's sessions after it. */
+  stopSession(params: (ByWorkspace | ByOneId) & { session: string }): Promise<Sessions | undefined>;
 }
 
 export function requests(send: Send): Requests {
@@ -461,5 +522,8 @@ export function requests(send: Send): Requests {
     ports: (params) => send(Method.ports, params),
     forwardPort: (params) => send(Method.forwardPort, params),
     unforwardPort: (params) => send(Method.unforwardPort, params),
+    sessions: (params) => send(Method.sessions, params),
+    attachSession: (params) => send(Method.attachSession, params),
+    stopSession: (params) => send(Method.stopSession, params),
   };
 }

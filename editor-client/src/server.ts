@@ -23,6 +23,7 @@ import {
   DID_BLOCK_REQUEST,
   DID_CHANGE_AGENT_STATE,
   DID_CHANGE_PORTS,
+  DID_CHANGE_SESSIONS,
   DID_CHANGE_STATUS,
   ErrorCode,
   Method,
@@ -30,6 +31,7 @@ import {
   requests,
   Requests,
   Sandbox,
+  Sessions,
   Status,
 } from './protocol';
 import { SECTION, sandboxSettings } from './settings';
@@ -69,6 +71,10 @@ export class BerthServer implements vscode.Disposable {
   private readonly agentEmitter = new vscode.EventEmitter<AgentStateChange>();
   /** What an agent is doing changed (`sandbox/didChangeAgentState`). */
   readonly onDidChangeAgentState = this.agentEmitter.event;
+  private readonly sessionsEmitter = new vscode.EventEmitter<Sessions>();
+  /** A session started or exited in a running sandbox of an open folder, or the sandbox stopped
+   * (`sandbox/didChangeSessions`). */
+  readonly onDidChangeSessions = this.sessionsEmitter.event;
   /** The server's requests; a failure is shown to the user and answers undefined. */
   readonly api: Requests = requests((method, params) => this.send(method, params));
 
@@ -139,6 +145,7 @@ export class BerthServer implements vscode.Disposable {
     client.onNotification(DID_BLOCK_REQUEST, (b: BlockedRequest) => this.onBlock(b));
     client.onNotification(DID_CHANGE_PORTS, (p: Ports) => this.portsEmitter.fire(p));
     client.onNotification(DID_CHANGE_AGENT_STATE, (a: AgentStateChange) => this.agentEmitter.fire(a));
+    client.onNotification(DID_CHANGE_SESSIONS, (s: Sessions) => this.sessionsEmitter.fire(s));
     client.onDidChangeState((e) => {
       // A client that stops while still current has died; one replaced by stop() was stopped on purpose.
       if (e.newState === ClientState.Running) this.current = 'running';
@@ -314,6 +321,7 @@ export class BerthServer implements vscode.Disposable {
     this.blockEmitter.dispose();
     this.portsEmitter.dispose();
     this.agentEmitter.dispose();
+    this.sessionsEmitter.dispose();
   }
 }
 

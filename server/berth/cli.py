@@ -327,7 +327,12 @@ def cmd_run(args: argparse.Namespace, engine: Engine) -> int:
 
 
 def _running_session(engine: Engine, sandbox: Sandbox) -> Session | None:
-    found = [s for s in engine.sessions(_only(sandbox))[1] if s.running and s.agent == sandbox.agent]
+    try:
+        listed = engine.sessions(_only(sandbox))[1]
+    except BerthError as exc:  # a new session then, as before sessions
+        print(f"berth: warning: {exc.message}", file=sys.stderr)
+        return None
+    found = [s for s in listed if s.running and s.agent == sandbox.agent]
     return found[-1] if found else None
 
 
@@ -469,7 +474,12 @@ def _confirm_ending(sandboxes: list[Sandbox], engine: Engine, doing: str) -> Non
     if not sys.stdin.isatty():
         print(f"berth: {doing.lower()} ends {count}: {names}", file=sys.stderr)
         return
-    answer = input(f"{doing} ends {count} ({names}). Continue? [y/N] ")
+    # The question on stderr: stdout may be going to a file (`berth stop > ids`).
+    print(f"{doing} ends {count} ({names}). Continue? [y/N] ", end="", file=sys.stderr, flush=True)
+    try:
+        answer = sys.stdin.readline()
+    except KeyboardInterrupt:
+        answer = ""
     if answer.strip().lower() not in ("y", "yes"):
         raise Cancelled("Nothing was changed.")
 

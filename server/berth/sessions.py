@@ -109,11 +109,21 @@ def _session(line: str) -> Session | None:
                    if state == "exited" else None)
 
 
+# What never reaches a user's screen from a sandbox: C1 controls (some terminals act on them), and
+# the bidirectional overrides and isolates that make text read other than it is.
+_UNSHOWN = re.compile("[\x80-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def plain_text(raw: str) -> str:
+    """Text from the sandbox with every control sequence and character gone (but line breaks)."""
+    return _UNSHOWN.sub("", _CONTROL.sub("", raw))
+
+
 def last_output(raw: str) -> str:
     """The terminal's last lines as plain text: control sequences gone, carriage returns resolved."""
     text = _FORWARD.sub(lambda m: " " * min(int(m.group(1) or 1), 200), raw[-TAIL:])
     text = _COLUMN.sub(" ", text)
-    text = re.sub(r"\r+\n", "\n", _CONTROL.sub("", _DOWN.sub("\n", text)))
+    text = re.sub(r"\r+\n", "\n", _UNSHOWN.sub("", _CONTROL.sub("", _DOWN.sub("\n", text))))
     lines = [line.rsplit("\r", 1)[-1].rstrip() for line in text.split("\n")]
     lines = [line[:300] for line in lines if line.strip()]
     return "\n".join(lines[-_LAST_LINES:])

@@ -134,6 +134,29 @@ def test_the_holder_runs_in_a_template_without_a_shell_user(engine, make_workspa
     stat = docker_api.exec_create(result.sandbox.full_id, ["stat", "-c", "%U %a", holder])
     assert docker_api.exec_start(stat["Id"]).decode().strip() == "root 755"
     assert run(engine, workspace, template=PLAIN, agent="shell").attach == result.attach
+    # Shared by the engine's sandboxes, read-only: not even root in one can change it for others.
+    write = docker_api.exec_create(result.sandbox.full_id, ["sh", "-c", f"echo x > {holder}"],
+                                   user="0")
+    assert b"Read-only file system" in docker_api.exec_start(write["Id"])
+
+
+def test_a_sandbox_made_without_the_holders_volume_gets_a_copy(engine, workspace, docker_api):
+    from berth.container_setup import IDLE_ENTRYPOINT
+    from support.images import CLAUDE
+
+    made = run(engine, workspace)
+    # As a sandbox made by an older Berth: the same labels and mounts, no holder volume.
+    info = docker_api.inspect_container(made.sandbox.full_id)
+    engine.remove(Selection(workspace=workspace))
+    binds = [f"{m['Source']}:{m['Destination']}" for m in info["Mounts"] if m["Type"] == "bind"]
+    old = docker_api.create_container(
+        CLAUDE, name=info["Name"][1:], entrypoint=IDLE_ENTRYPOINT, user="0", labels=info["Config"]["Labels"],
+        working_dir=workspace, host_config=docker_api.create_host_config(binds=binds))
+    docker_api.start(old["Id"])
+    term = Terminal(run(engine, workspace).attach)
+    term.expect("tty: yes")
+    term.send("exit\r")
+    assert term.wait() == 0
 
 
 def _request():
@@ -141,3 +164,38 @@ def _request():
     from support.images import CLAUDE
 
     return parse_request({"template": CLAUDE})
+
+
+def test_a_sandbox_that_plants_fifos_and_folders_cannot_stall_or_flood_the_listing(
+        engine, workspace, docker_api):
+    result = run(engine, workspace)
+    term = Terminal(result.attach)
+    term.expect("tty: yes")
+    # The agent owns its sessions folder: a FIFO where a session's info is read, and 2000 fakes.
+    planted = docker_api.exec_create(result.sandbox.full_id, ["sh", "-c", (
+        'd=/tmp/berth-sessions-$(id -u); mkdir -p $d/evil && mkfifo $d/evil/info $d/evil/exit; '
+        'i=0; while [ $i -lt 2000 ]; do mkdir $d/fake-$i; '
+        'printf \'{"id":"fake-%s","agent":"x","started":1,"pid":1,"startTime":1}\' $i '
+        '> $d/fake-$i/info; echo 0 > $d/fake-$i/exit; i=$((i+1)); done')], user="agent")
+    docker_api.exec_start(planted["Id"])
+    found = listed(engine, workspace)  # returns: no read waits on the FIFO
+    assert len(found) <= 64
+    assert "evil" not in {s.id for s in found}
+    assert any(s.id == "claude-1" and s.running for s in found) or len(found) == 64
+
+
+def test_a_large_paste_reaches_the_agent_whole(engine, workspace):
+    result = run(engine, workspace)
+    holder = result.attach[result.attach.index("new") - 1]
+    prefix = result.attach[:result.attach.index(holder)]
+    prefix = [a if a != "-it" else "-i" for a in prefix]
+    counter = subprocess.run([*prefix, holder, "new", "--agent", "count", "--", "sh", "-c",
+                              "stty raw -echo; head -c 300000 | wc -c > /tmp/pasted"],
+                             capture_output=True, text=True, timeout=60, check=True)
+    session = counter.stdout.strip()
+    # Piped in at once, faster than the agent reads: nothing is dropped.
+    paste = subprocess.run([*prefix, holder, "attach", session], input=b"a" * 300000,
+                           capture_output=True, timeout=120)
+    assert paste.returncode == 0, paste.stderr
+    out = subprocess.run([*prefix, "cat", "/tmp/pasted"], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "300000"

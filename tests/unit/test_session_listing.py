@@ -85,3 +85,12 @@ def test_session_ids_are_checked():
     for bad in ("", "-x", "a/b", "a b", 3, None, "x" * 65):
         with pytest.raises(BadInput):
             parse_session_id(bad)
+
+
+def test_text_from_the_sandbox_loses_what_would_act_on_the_users_terminal():
+    from berth.sessions import plain_text
+
+    hostile = "ok\x1b]52;c;ZXZpbA==\x07 \x9b31m C1 \u202eevil\u202c \x1b[2Jdone"
+    assert plain_text(hostile) == "ok 31m C1 evil done"  # the 8-bit CSI goes, its text stays inert
+    [s] = parse_listing(line(state="exited", exitCode=1, tail=hostile))
+    assert s.last_output == "ok 31m C1 evil done"

@@ -31,6 +31,9 @@ import {
 } from './harness.mjs';
 
 const TEMPLATE = 'berth-test/claude:1';
+/** The real agents' template (tests/images/real/build.sh): the real Claude Code, which offline shows
+ * its welcome screen, says it cannot reach Anthropic's services, and exits 1 within seconds. */
+const REAL_TEMPLATE = 'berth-test/agents:1';
 const T = { timeout: 240_000 };
 /** The agent branches made from the palette: each branch with the agent that works on it. */
 const AGENT_BRANCHES = [
@@ -58,17 +61,43 @@ async function rowAction(row, action, opened) {
   }
 }
 
+/** The row of agent session `session` under the Sandboxes view's row of folder `folder` (its
+ * sessions come first under it), once its text matches `re`. Sessions of other sandboxes on the
+ * engine may have the same id: the row is found by its place under its sandbox. */
+async function sessionRow(page, folder, session, re = /./) {
+  const pane = page.locator('.pane', { hasText: 'Sandboxes' });
+  return waitUntil(`the Sandboxes view lists ${session} of ${folder}`, async () => {
+    const rows = await pane.locator('.monaco-list-row').all();
+    const found = [];
+    for (const row of rows) {
+      found.push({ index: Number(await row.getAttribute('data-index').catch(() => NaN)), level: await row.getAttribute('aria-level').catch(() => ''), text: (await row.textContent().catch(() => '')) ?? '' });
+    }
+    found.sort((a, b) => a.index - b.index);
+    const top = found.findIndex((r) => r.level === '1' && new RegExp(`^\\s*${folder}\\s*running`).test(r.text));
+    if (top < 0) return undefined;
+    for (const r of found.slice(top + 1)) {
+      if (r.level === '1') break;
+      if (r.text.trim().startsWith(session) && re.test(r.text)) return pane.locator(`.monaco-list-row[data-index="${r.index}"]`);
+    }
+    return undefined;
+  }, 60_000);
+}
+
 describe('Berth in VS Code', { concurrency: false }, () => {
   const editor = new Editor();
   const made = [];
   let ws1;
   let ws2;
   let ws3;
+  let ws5;
+  let ws6;
   let repo;
   let win;
   let win2;
   let win3;
   let win4;
+  let win5;
+  let win6;
   /** The worktree of each agent branch, by branch. */
   const worktreeOf = {};
   /** The URL of the port forwarded in the ports step. */
@@ -84,7 +113,10 @@ describe('Berth in VS Code', { concurrency: false }, () => {
     ws3 = makeWorkspace('charlie', { 'berth.networkPolicy': 'locked' });
     // A git repository for the agent branches (git worktrees Berth makes under WORKTREES).
     repo = await makeRepository('delta', {});
-    made.push(ws1, ws2, ws3, repo);
+    // Agent sessions: the fake agent (which waits for input) in echo, the real Claude Code in foxtrot.
+    ws5 = makeWorkspace('echo', {});
+    ws6 = makeWorkspace('foxtrot', {});
+    made.push(ws1, ws2, ws3, repo, ws5, ws6);
     // Leftovers of an earlier, interrupted run of these same paths (worktrees' sandboxes included).
     await cleanup([...made, ...(await worktreeWorkspaces())]);
     await editor.start();
@@ -110,7 +142,7 @@ describe('Berth in VS Code', { concurrency: false }, () => {
         await fn();
       } catch (err) {
         failed = true;
-        const shown = win4 ?? win3 ?? win2 ?? win;
+        const shown = win6 ?? win5 ?? win4 ?? win3 ?? win2 ?? win;
         if (shown) await shown.screenshot(`failed-${name.replace(/\W+/g, '-')}`).catch(() => undefined);
         throw err;
       }
@@ -235,6 +267,9 @@ describe('Berth in VS Code', { concurrency: false }, () => {
       // The agent the user picked with Choose Agent above: theirs, though it sits in the same file.
       'berth.agent': 'codex',
     });
+    // VS Code reads the file on its watcher's next event: a Start sent before that would still run
+    // with the settings from before (and so need no consent).
+    await new Promise((r) => setTimeout(r, 3_000));
     await win.command('Berth: Start Sandbox');
     const box = await win.dialogBox(/settings inside "alpha" ask for access/);
     const text = await box.textContent();
@@ -401,13 +436,14 @@ describe('Berth in VS Code', { concurrency: false }, () => {
     await win3.statusBar(/Berth: running · needs you$/);
     await win3.screenshot('18b-agent-needs-you');
     await toast.locator('.monaco-button', { hasText: 'Show Agent' }).first().click();
-    // No agent terminal was open here: Show Agent opens one, as Run Agent does.
-    await win3.page.locator('.tab', { hasText: 'Berth: claude (charlie)' }).first().waitFor();
+    // No agent terminal was open here: Show Agent opens one, as Run Agent does (a new session).
+    await win3.page.locator('.tab', { hasText: /Berth: claude-1 \(charlie\)/ }).first().waitFor();
     await berth('exec', '-w', ws3, '/usr/local/bin/berth-notify', 'claude', 'working');
     await win3.statusBar(/Berth: running · working$/);
     const url = forwardedUrl;
-    // The forward ends with the sandbox.
+    // The forward ends with the sandbox; the agent it runs is asked about first.
     await win3.command('Berth: Stop Sandbox');
+    await win3.dialog(/ends 1 running agent session \(claude-1\)\./, 'Stop');
     await win3.statusBar(/Berth: stopped$/);
     await waitUntil('the forward ended with its sandbox', async () => {
       try {
@@ -438,7 +474,7 @@ describe('Berth in VS Code', { concurrency: false }, () => {
       assert.match(await rows.first().textContent(), /^\s*claude.*current/s);
       await win4.pick(new RegExp(`^\\s*${agent}\\s*$`));
       await win4.toast(new RegExp(`${agent} works on branch "${branch}" of "delta" in a worktree of its own`));
-      await page.locator('.tab', { hasText: `Berth: ${agent} on ${branch} (delta)` }).first().waitFor();
+      await page.locator('.tab', { hasText: new RegExp(`Berth: ${agent}-1 on ${branch} \\(delta\\)`) }).first().waitFor();
       await page.locator('.xterm-rows', { hasText: `fake-agent ${agent}` }).first().waitFor();
       await win4.screenshot(`17-agent-branch-${branch}`);
     }
@@ -486,9 +522,10 @@ describe('Berth in VS Code', { concurrency: false }, () => {
     await page.locator('.view-lines', { hasText: '+An agent was here.' }).first().waitFor();
     await win4.screenshot('19-branch-diff');
 
-    // The server refuses, names the file, and nothing changes.
+    // The server refuses, names the file, and nothing changes. Its agent still runs: the question
+    // says it ends with it.
     const refused = await rowAction(row('agent-two'), 'Remove Worktree', () =>
-      waitFor(win4.page.locator('.monaco-dialog-box', { hasText: /Remove the worktree of branch "agent-two"\?/ }).first()),
+      waitFor(win4.page.locator('.monaco-dialog-box', { hasText: /Removing the worktree of branch "agent-two" ends 1 running agent session \(gemini-1\)\./ }).first()),
     );
     const question = await refused.textContent();
     assert.match(question, new RegExp(`Worktree: ${worktreeOf['agent-two']}`));
@@ -500,7 +537,7 @@ describe('Berth in VS Code', { concurrency: false }, () => {
     assert.ok(fs.existsSync(worktreeOf['agent-two']));
 
     const box = await rowAction(row('agent-one'), 'Remove Worktree', () =>
-      waitFor(win4.page.locator('.monaco-dialog-box', { hasText: /Remove the worktree of branch "agent-one"\?/ }).first()),
+      waitFor(win4.page.locator('.monaco-dialog-box', { hasText: /Removing the worktree of branch "agent-one" ends 1 running agent session \(claude-1\)\./ }).first()),
     );
     await win4.click(box, 'Remove Worktree');
     await win4.toast(/removed the worktree of branch "agent-one" and 1 sandbox\. The branch and its commits stay\./);
@@ -510,5 +547,119 @@ describe('Berth in VS Code', { concurrency: false }, () => {
     assert.match(await git(repo, 'rev-parse', '--verify', 'refs/heads/agent-one'), /^[0-9a-f]{40}$/, 'the branch stays');
     await row('agent-one').waitFor({ state: 'detached' });
     await win4.screenshot('21-worktree-removed');
+  });
+
+  // Agent sessions. The real Claude Code exits within seconds offline, too soon to run it twice or
+  // close its tab while it runs: those steps use the fake agent (berth-test/claude:1, which waits
+  // for input), and the real one shows how an exit on a failure is told.
+  step('Run Agent twice: one session, one tab, shown again rather than a second agent', async () => {
+    // claude from the fake template (as for the agent branches above; this step may also run alone).
+    writeUserConfig('[agents.claude]\ntemplate = "berth-test/claude:1"\n\n[agents.gemini]\ntemplate = "berth-test/gemini:1"\n');
+    writeUserSettings({});
+    win5 = await editor.open(ws5);
+    const page = win5.page;
+    // Tall enough for the Sandboxes view to draw every row: the engine may hold others' sandboxes too.
+    await page.setViewportSize({ width: 1400, height: 1400 });
+    await win5.statusBar(/Berth: absent$/);
+    await win5.command('Berth: Run Agent');
+    await win5.statusBar(/Berth: running$/);
+    const tabs = page.locator('.tab', { hasText: /Berth: claude(-\d+)? \(echo\)/ });
+    await page.locator('.tab', { hasText: /Berth: claude-1 \(echo\)/ }).first().waitFor();
+    await page.locator('.xterm-rows', { hasText: 'fake-agent claude' }).first().waitFor();
+    // What the user types reaches the agent (xterm takes the keys through its hidden textarea).
+    await page.locator('.xterm-helper-textarea').first().focus();
+    await page.keyboard.type('e2e-marker');
+    await page.keyboard.press('Enter');
+    await page.locator('.xterm-rows', { hasText: 'agent heard: e2e-marker' }).first().waitFor();
+    // Another editor in front, then Run Agent again: the agent's tab comes back to the front.
+    await win5.command('File: New Untitled Text File');
+    await page.locator('.tab.active', { hasText: /Untitled/ }).first().waitFor();
+    await win5.command('Berth: Run Agent');
+    await page.locator('.tab.active', { hasText: /Berth: claude-1 \(echo\)/ }).first().waitFor();
+    assert.equal(await tabs.count(), 1, 'a single agent tab');
+    const sessions = JSON.parse(await berth('sessions', '--json', '-w', ws5));
+    assert.deepEqual(sessions.filter((x) => x.state === 'running').map((x) => x.id), ['claude-1'], 'one running session');
+    await win5.screenshot('22-run-agent-twice');
+  });
+
+  step('closing the agent tab leaves its session running; Attach in the Sandboxes view brings back its screen', async () => {
+    const page = win5.page;
+    await win5.command('View: Close Editor');
+    await win5.toast(/The agent keeps running in the sandbox\. Run Agent or the Sandboxes view attaches it again\./);
+    await page.locator('.tab', { hasText: /Berth: claude-1 \(echo\)/ }).waitFor({ state: 'detached' });
+    const sessions = JSON.parse(await berth('sessions', '--json', '-w', ws5));
+    assert.equal(sessions.find((x) => x.id === 'claude-1')?.state, 'running', 'the agent runs on');
+    await win5.command('View: Show Berth');
+    const row = await sessionRow(page, 'echo', 'claude-1', /running/);
+    await win5.screenshot('23-session-detached');
+    await rowAction(row, 'Attach', () => waitFor(page.locator('.tab', { hasText: /Berth: claude-1 \(echo\)/ }).first()));
+    // Its screen comes back with it: what the agent wrote before the tab was closed.
+    await page.locator('.xterm-rows', { hasText: 'agent heard: e2e-marker' }).first().waitFor();
+    await sessionRow(page, 'echo', 'claude-1', /running · attached/);
+    await win5.screenshot('24-session-attached');
+  });
+
+  step('Stop with a running agent asks first (Cancel leaves it running); Stop Session ends one agent, the sandbox\'s stop the other', async () => {
+    const page = win5.page;
+    await win5.command('Berth: Stop Sandbox');
+    const box = await win5.dialogBox(/Stopping berth-claude-echo-\w+ ends 1 running agent session \(claude-1\)\./);
+    await win5.screenshot('25-stop-asks-first');
+    await win5.click(box, 'Cancel');
+    await win5.statusBar(/Berth: running$/);
+    let sessions = JSON.parse(await berth('sessions', '--json', '-w', ws5));
+    assert.equal(sessions.find((x) => x.id === 'claude-1')?.state, 'running', 'Cancel left the agent running');
+    assert.equal((await containers(ws5))[0]?.state, 'running');
+
+    // A second agent beside the first, then Stop Session on its row: only that agent ends.
+    await win5.command('Berth: New Agent Session');
+    await page.locator('.tab', { hasText: /Berth: claude-2 \(echo\)/ }).first().waitFor();
+    const second = await sessionRow(page, 'echo', 'claude-2', /running/);
+    const question = await rowAction(second, 'Stop Session', () =>
+      waitFor(page.locator('.monaco-dialog-box', { hasText: /Stop the agent session claude-2 \(claude\)\?/ }).first()),
+    );
+    await win5.click(question, 'Stop Session');
+    await page.locator('.xterm-rows', { hasText: /\[claude-2 exited with code \d+\]/ }).first().waitFor();
+    await sessionRow(page, 'echo', 'claude-2', /exited/);
+    sessions = JSON.parse(await berth('sessions', '--json', '-w', ws5));
+    assert.equal(sessions.find((x) => x.id === 'claude-2')?.reason?.kind, 'stopped');
+    assert.equal(sessions.find((x) => x.id === 'claude-1')?.state, 'running');
+    // A stopped agent is no news: no warning.
+    await new Promise((r) => setTimeout(r, 2_000));
+    assert.equal(await page.locator('.notification-toast', { hasText: /claude-2 \(claude\) exited/ }).count(), 0);
+    await win5.screenshot('26-session-stopped');
+
+    // The sandbox's stop, confirmed: the first agent's tab says it ended with its sandbox.
+    await win5.command('Berth: Stop Sandbox');
+    await win5.dialog(/Stopping berth-claude-echo-\w+ ends 1 running agent session \(claude-1\)\./, 'Stop');
+    await win5.statusBar(/Berth: stopped$/);
+    await page.locator('.tab', { hasText: /Berth: claude-1 \(echo\)/ }).first().click();
+    await page.locator('.xterm-rows', { hasText: '[claude-1 ended with its sandbox]' }).first().waitFor();
+    assert.equal(await page.locator('.notification-toast', { hasText: /exit code|docker exec/ }).count(), 0, 'no raw exit toast');
+    await win5.screenshot('27-session-ended-with-sandbox');
+    await win5.close();
+  });
+
+  step('the real Claude Code offline: its tab stays with the exit line, and a warning offers Show Output', async () => {
+    writeUserConfig(`[agents.claude]\ntemplate = "${REAL_TEMPLATE}"\n\n[agents.gemini]\ntemplate = "berth-test/gemini:1"\n`);
+    win6 = await editor.open(ws6);
+    const page = win6.page;
+    await win6.statusBar(/Berth: absent$/);
+    await win6.command('Berth: Run Agent');
+    const tab = page.locator('.tab', { hasText: /Berth: claude-1 \(foxtrot\)/ }).first();
+    await tab.waitFor();
+    await page.locator('.xterm-rows', { hasText: 'Unable to connect to Anthropic services' }).first().waitFor();
+    await page.locator('.xterm-rows', { hasText: '[claude-1 exited with code 1]' }).first().waitFor();
+    const toast = await win6.toast(/claude-1 \(claude\) exited with code 1\. The agent could not reach its service/);
+    await win6.screenshot('28-real-agent-exited');
+    const sessions = JSON.parse(await berth('sessions', '--json', '-w', ws6));
+    assert.deepEqual(sessions.map((x) => [x.id, x.state, x.exitCode, x.reason?.kind]), [['claude-1', 'exited', 1, 'offline']]);
+    // Show Output brings its tab to the front (it is still open: no second one). Another editor is
+    // opened with a click: the palette's Escape would hide the notification.
+    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'README.md' }).first().click();
+    await page.locator('.tab.active', { hasText: 'README.md' }).first().waitFor();
+    await toast.locator('.monaco-button', { hasText: 'Show Output' }).first().click();
+    await page.locator('.tab.active', { hasText: /Berth: claude-1 \(foxtrot\)/ }).first().waitFor();
+    assert.equal(await page.locator('.tab', { hasText: /Berth: claude-\d+ \(foxtrot\)/ }).count(), 1);
+    await win6.screenshot('29-show-output');
   });
 });

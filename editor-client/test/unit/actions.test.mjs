@@ -19,7 +19,7 @@ test('quick pick actions per state', () => {
   ]);
   const running = commands(act.actionsFor(status('running'), 'running'));
   assert.equal(running[0], 'berth.runAgent');
-  for (const c of ['berth.openShell', 'berth.stopSandbox', 'berth.recreateSandbox', 'berth.removeSandbox', 'berth.showLogs', 'berth.inspectSandbox']) {
+  for (const c of ['berth.newAgentSession', 'berth.attachSession', 'berth.openShell', 'berth.stopSandbox', 'berth.recreateSandbox', 'berth.removeSandbox', 'berth.showLogs', 'berth.inspectSandbox']) {
     assert.ok(running.includes(c), c);
   }
   assert.ok(!running.includes('berth.startSandbox'));
@@ -27,6 +27,9 @@ test('quick pick actions per state', () => {
   assert.ok(stopped.includes('berth.startSandbox'));
   assert.ok(!stopped.includes('berth.stopSandbox'));
   assert.ok(!stopped.includes('berth.openShell'));
+  // A stopped sandbox has no session to attach or stand beside.
+  assert.ok(!stopped.includes('berth.attachSession'));
+  assert.ok(!stopped.includes('berth.newAgentSession'));
   for (const busy of st.BUSY_STATES) {
     const c = commands(act.actionsFor(status(busy), 'running'));
     assert.ok(!c.includes('berth.runAgent') && !c.includes('berth.removeSandbox'), busy);

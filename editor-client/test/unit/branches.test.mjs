@@ -27,8 +27,7 @@ test('a worktree is named by its branch, or its path when detached; its own sand
   assert.equal(br.defaultSandbox(branch({ sandboxes: [] })), undefined);
 });
 
-test('the terminal and the diff document are named after the branch', () => {
-  assert.equal(br.branchTerminalName('gemini', 'agent/fix', 'proj'), 'Berth: gemini on agent/fix (proj)');
+test('the diff document is named after the branch', () => {
   assert.equal(br.diffName('proj', branch()), 'proj-agent-fix');
   assert.equal(br.diffName('proj', branch({ branch: null })), 'proj-agent-fix');
   assert.equal(br.diffText('diff --git a/x b/x\n', 'main'), 'diff --git a/x b/x\n');

@@ -15,6 +15,7 @@ test('one function per request of protocol.md, and no other', () => {
   assert.deepEqual(Object.keys(pr.requests(async () => undefined)).sort(), Object.keys(pr.Method).sort());
   assert.match(contract, new RegExp(`Notification: \`${pr.DID_CHANGE_STATUS}\``));
   assert.match(contract, new RegExp(`Notification: \`${pr.DID_BLOCK_REQUEST}\``));
+  assert.match(contract, new RegExp(`Notification: \`${pr.DID_CHANGE_SESSIONS}\``));
 });
 
 test('the error codes are those of protocol.md', () => {
@@ -49,6 +50,10 @@ test('each request sends its method and exactly its params', async () => {
   await api.worktrees({ workspace: '/w' });
   await api.worktreeDiff({ workspace: '/w', branch: 'agent/fix' });
   await api.removeWorktree({ workspace: '/w', branch: 'agent/fix' });
+  await api.run({ workspace: '/w', framed: true });
+  await api.sessions({ ids: ['abcdef012345'] });
+  await api.attachSession({ ids: ['abcdef012345'], session: 'claude-1', framed: true });
+  await api.stopSession({ workspace: '/w', session: 'claude-2' });
   assert.deepEqual(sent, [
     ['sandbox/run', { workspace: '/w', agentArgs: ['-c'] }],
     ['sandbox/recreate', { workspace: '/w' }],
@@ -68,5 +73,9 @@ test('each request sends its method and exactly its params', async () => {
     ['sandbox/worktrees', { workspace: '/w' }],
     ['sandbox/worktreeDiff', { workspace: '/w', branch: 'agent/fix' }],
     ['sandbox/removeWorktree', { workspace: '/w', branch: 'agent/fix' }],
+    ['sandbox/run', { workspace: '/w', framed: true }],
+    ['sandbox/sessions', { ids: ['abcdef012345'] }],
+    ['sandbox/attachSession', { ids: ['abcdef012345'], session: 'claude-1', framed: true }],
+    ['sandbox/stopSession', { workspace: '/w', session: 'claude-2' }],
   ]);
 });

@@ -5,6 +5,7 @@ and the `docker exec` argv with which a terminal starts or attaches an agent's s
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -35,6 +36,32 @@ def run_command(api: docker.APIClient, sandbox: Sandbox, argv: list[str], user: 
         stdout=(out or b"").decode("utf-8", "replace"),
         stderr=(err or b"").decode("utf-8", "replace"),
     )
+
+
+def run_bounded(api: docker.APIClient, sandbox: Sandbox, argv: list[str], user: str | None, *,
+                limit: int, deadline: float) -> ExecResult:
+    """`argv` as `run_command` runs it (in `/`), for a program whose output the agent could make
+    endless (Berth's own, in a sandbox where the agent may replace it): at most `limit` bytes of
+    each stream are kept, and reading stops after `deadline` seconds (the exec is then left to
+    end by itself; its exit code is -1)."""
+    with translated(f"Running a command in sandbox {sandbox.name}"):
+        exec_id = api.exec_create(sandbox.full_id, argv, user=user or "", workdir="/")["Id"]
+        chunks: dict[int, list[bytes]] = {0: [], 1: []}
+        sizes = [0, 0]
+        ends = time.monotonic() + deadline
+        finished = True
+        for pair in api.exec_start(exec_id, stream=True, demux=True):
+            for i, part in enumerate(pair):
+                if part and sizes[i] < limit:
+                    chunks[i].append(part[:limit - sizes[i]])
+                    sizes[i] += len(chunks[i][-1])
+            if time.monotonic() > ends:
+                finished = False
+                break
+        code = api.exec_inspect(exec_id).get("ExitCode") if finished else -1
+    return ExecResult(exit_code=code if isinstance(code, int) else -1,
+                      stdout=b"".join(chunks[0]).decode("utf-8", "replace"),
+                      stderr=b"".join(chunks[1]).decode("utf-8", "replace"))
 
 
 def read_logs(api: docker.APIClient, sandbox: Sandbox, tail: int | None = None) -> str:

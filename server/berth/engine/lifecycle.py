@@ -16,7 +16,7 @@ from berth import __version__, labels
 from berth.agents import get_agent, missing_binary_message
 from berth.config import SandboxConfig, split_port
 from berth.container_setup import IDLE_ENTRYPOINT
-from berth.engine import egress, lookup, ports, resources, setup, templates
+from berth.engine import egress, lookup, ports, resources, sessions, setup, templates
 from berth.engine.connection import call, create_container, remove_container, translated
 from berth.engine.templates import Progress
 from berth.errors import BerthError, Conflict, EngineError, NotFound, TemplateProblem
@@ -81,7 +81,8 @@ def create(api: docker.APIClient, workspace: str, config: SandboxConfig, progres
                                          named=name if named else None),
             ports=resources.exposed(config, publish=token is None),
             host_config=api.create_host_config(
-                mounts=setup.mounts(workspace, config, agent), privileged=False,
+                mounts=[*setup.mounts(workspace, config, agent),
+                        sessions.holder_mount(api, config.template)], privileged=False,
                 network_mode=egress.names(token)[1] if token else None,
                 # Raw packets are how one would try to route around the proxy.
                 cap_drop=["NET_RAW"] if token else None,

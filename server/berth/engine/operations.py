@@ -196,7 +196,8 @@ class Engine:
         if existing.user and os.stat(workspace).st_uid == 0:
             warnings.append(ROOT_WORKSPACE_WARNING)
         warnings += setup_warnings
-        holder = sessions.ensure_holder(api, existing)
+        # Only a terminal (or a client hosting one) gets a session: a piped run needs no holder.
+        holder = sessions.ensure_holder(api, existing) if tty or framed else ""
         return RunResult(sandbox=existing, drift=drift,
                          attach=commands.attach_argv(existing, holder, agent_args, tty=tty,
                                                      framed=framed),

@@ -89,6 +89,8 @@ class SessionWatcher:
     def status_changed(self, status: Status) -> None:
         if self._loop is None:
             self.bind()
+        if status.state == "unavailable":
+            return  # the engine did not answer: that says nothing of the sessions
         sandbox = status.sandbox
         running = sandbox is not None and status.state == "running"
         for full_id, known in list(self._running.items()):
@@ -97,5 +99,7 @@ class SessionWatcher:
                 del self._running[full_id]
                 # Its sessions ended with it.
                 self._notify(NOTIFICATION, sessions_params(known, []))
-        if running and sandbox is not None:
+        if running and sandbox is not None and sandbox.full_id not in self._running:
             self._running[sandbox.full_id] = sandbox
+            # Running again (or first seen): what it holds now, sessions its last run left included.
+            self.refresh(sandbox)

@@ -38,16 +38,26 @@ def _read(arch: str) -> bytes:
             "for this machine's own architecture).", value=arch) from None
 
 
+def build_id(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:12]
+
+
+def folder_in_sandbox(data: bytes) -> str:
+    """Where this build lives in a sandbox: a folder of its own (a volume's mount point in new
+    sandboxes, engine.sessions), so another build's never hides it."""
+    return f"{INSTALL_DIR}/{build_id(data)}"
+
+
 def path_in_sandbox(data: bytes) -> str:
-    return f"{INSTALL_DIR}/berth-session-{hashlib.sha256(data).hexdigest()[:12]}"
+    return f"{folder_in_sandbox(data)}/berth-session"
 
 
-def archive(data: bytes) -> bytes:
-    """A tar that puts the holder at its path, root's and executable by every user; the engine
-    makes the folders above it where the template lacks them."""
+def archive(data: bytes, path: str) -> bytes:
+    """A tar that puts the holder at `path` (relative to where it is unpacked), root's and executable
+    by every user; the engine makes the folders above it where they are missing."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
-        info = tarfile.TarInfo(path_in_sandbox(data).lstrip("/"))
+        info = tarfile.TarInfo(path.lstrip("/"))
         info.size, info.mode, info.uid, info.gid = len(data), 0o755, 0, 0
         tar.addfile(info, io.BytesIO(data))
     return buf.getvalue()

@@ -54,6 +54,9 @@
 #define KEEP_ENDED 10       /* ended sessions kept for their exit code and output */
 #define EVENTS "/run/berth/events"
 #define DETACH_KEY 0x1c     /* Ctrl-\ */
+#define INQ (1024 * 1024)   /* input waiting for the agent */
+#define MAX_SCAN 512        /* session folders `ls` looks at */
+#define MAX_LISTED 64       /* sessions `ls` prints (the newest) */
 
 static char g_dir[512];
 
@@ -134,7 +137,8 @@ static int write_file(const char *path, const void *data, size_t n) {
 }
 
 static char *read_file(const char *path, size_t max, size_t *len) {
-    int fd = open(path, O_RDONLY | O_NOFOLLOW);
+    /* O_NONBLOCK: a FIFO the agent put here must not hold the reader; only a file is read */
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0) return NULL;
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -299,6 +303,10 @@ static void daemon_main(const char *id, const char *agent, int lsock, int ready,
     log_line("session %s (%s) started", id, agent);
 
     static struct ring ring;
+    /* Input the agent has not read yet: written as the terminal takes it, never dropped; the client
+     * is not read while this is nearly full, so a fast paste waits instead of vanishing. */
+    static char inq[INQ];
+    size_t inq_len = 0;
     int client = -1, status = 0, exited = 0, jiggle = 0;
     time_t stop_at = 0;
     int stop_stage = 0;
@@ -319,12 +327,21 @@ static void daemon_main(const char *id, const char *agent, int lsock, int ready,
             g_child_done = 0;
             if (waitpid(child, &status, WNOHANG) == child) exited = 1;
         }
-        struct pollfd fds[3] = {{master, POLLIN, 0}, {lsock, POLLIN, 0}, {client, POLLIN, 0}};
-        int r = poll(fds, client >= 0 ? 3 : 2, exited ? 0 : 500);
+        int take_input = client >= 0 && inq_len <= INQ - 65536 - 3;
+        struct pollfd fds[3] = {{master, (short)(POLLIN | (inq_len ? POLLOUT : 0)), 0},
+                                {lsock, POLLIN, 0}, {take_input ? client : -1, POLLIN, 0}};
+        int r = poll(fds, 3, exited ? 0 : 500);
         if (r < 0 && errno != EINTR) break;
         if (r <= 0) {
             if (exited) break; /* the agent is gone and its output drained */
             continue;
+        }
+        if (inq_len && (fds[0].revents & POLLOUT)) {
+            ssize_t w = write(master, inq, inq_len);
+            if (w > 0) {
+                memmove(inq, inq + w, inq_len - (size_t)w);
+                inq_len -= (size_t)w;
+            }
         }
         if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
             char buf[16384];
@@ -348,9 +365,10 @@ static void daemon_main(const char *id, const char *agent, int lsock, int ready,
                     send_frame(client, 'k', NULL, 0);
                     drop_client(&client, id);
                 }
-                /* a client that stops reading must not stall the agent for long */
+                /* a client that stops reading, or sends half a frame, must not stall the agent */
                 struct timeval tv = {5, 0};
                 setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+                setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
                 client = c;
                 path_of(path, sizeof path, id, "attached");
                 write_file(path, "", 0);
@@ -358,7 +376,7 @@ static void daemon_main(const char *id, const char *agent, int lsock, int ready,
                 jiggle = ring.len > 0;
             }
         }
-        if (client >= 0 && (fds[2].revents & (POLLIN | POLLHUP | POLLERR))) {
+        if (take_input && (fds[2].revents & (POLLIN | POLLHUP | POLLERR))) {
             unsigned char head[3], data[65536];
             if (read_full(client, head, 3) != 0) {
                 drop_client(&client, id);
@@ -370,7 +388,8 @@ static void daemon_main(const char *id, const char *agent, int lsock, int ready,
                 continue;
             }
             if (head[0] == 'd') {
-                write_all(master, data, len);
+                memcpy(inq + inq_len, data, len);
+                inq_len += len;
             } else if (head[0] == 'w' && len == 4) {
                 unsigned c = (data[0] << 8) | data[1], rw = (data[2] << 8) | data[3];
                 struct winsize cur;
@@ -508,8 +527,10 @@ static int list_sessions(struct session **out) {
         return 0;
     }
     struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
+    int scanned = 0;
+    while ((e = readdir(d)) != NULL && scanned < MAX_SCAN) {
         if (!valid_id(e->d_name)) continue;
+        scanned++;
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
             all = realloc(all, (size_t)cap * sizeof *all);
@@ -534,7 +555,7 @@ static int cmd_ls(void) {
     struct session *all;
     int n = list_sessions(&all);
     static const char *names[] = {"gone", "running", "exited", "ended"};
-    for (int i = 0; i < n; i++) {
+    for (int i = n > MAX_LISTED ? n - MAX_LISTED : 0; i < n; i++) {
         struct session *s = &all[i];
         if (s->state == GONE) continue;
         printf("{\"id\":\"%s\",\"agent\":\"", s->id);
@@ -665,7 +686,9 @@ static int attach(const char *id, int framed, unsigned cols, unsigned rows) {
             }
         }
         if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-            ssize_t got = read(0, inbuf + inlen, sizeof inbuf - inlen);
+            /* unframed input becomes frames of at most 65535 bytes: read no more than one */
+            size_t room = framed ? sizeof inbuf - inlen : 65535;
+            ssize_t got = read(0, inbuf + inlen, room);
             if (got <= 0) {
                 if (got < 0 && errno == EINTR) continue;
                 if (framed || tty) return 0; /* the terminal is gone: detached, the agent keeps running */
@@ -687,7 +710,9 @@ static int attach(const char *id, int framed, unsigned cols, unsigned rows) {
                 memmove(inbuf, inbuf + at, inlen - at);
                 inlen -= at;
             } else {
-                if (tty && memchr(inbuf, DETACH_KEY, (size_t)got)) {
+                unsigned char *key = tty ? memchr(inbuf, DETACH_KEY, (size_t)got) : NULL;
+                if (key) {
+                    if (key > inbuf) send_frame(sock, 'd', inbuf, (size_t)(key - inbuf));
                     restore_tty();
                     fprintf(stderr, "\r\n[detached from %s: the agent keeps running]\r\n", id);
                     return 0;
@@ -752,6 +777,8 @@ static int cmd_new(const char *id_arg, const char *agent, unsigned cols, unsigne
         dup2(null, 1);
         dup2(null, 2);
         if (null > 2) close(null);
+        for (int fd = 3; fd < 1024; fd++) /* nothing of the caller's reaches the agent */
+            if (fd != lsock && fd != pipefd[1]) close(fd);
         /* one more fork: the daemon is no child of the exec that started it */
         pid_t d = fork();
         if (d != 0) _exit(d < 0);
