@@ -12,7 +12,7 @@ from berth.config import parse_request
 from berth.engine import Engine
 from berth.engine.commands import run_command
 from berth.errors import BadInput
-from support.engine import run
+from support.engine import run, user_mounts
 from support.images import CLAUDE, HOST_UID
 
 
@@ -70,8 +70,8 @@ def test_isolated_credentials_are_the_workspaces_own(engine, make_workspace, doc
     run(engine, b, credentials="isolated")
     sh(engine, a, "echo only-a > ~/.claude/iso.json")
     assert sh(engine, b, "cat ~/.claude/iso.json").exit_code != 0
-    volumes = [m["Name"] for m in docker_api.inspect_container(ra.sandbox.full_id)["Mounts"]
-               if m["Type"] == "volume"]
+    volumes = [m["Name"] for m in user_mounts(docker_api.inspect_container(
+        ra.sandbox.full_id)["Mounts"]) if m["Type"] == "volume"]
     assert len(volumes) == 1 and volumes[0].startswith("berth-claude-credentials-")
     engine.remove(workspace=a)
     run(engine, a, credentials="isolated")  # kept after rm, like the shared one

@@ -11,7 +11,7 @@ from berth.config import parse_request
 from berth.engine import ROOT_WORKSPACE_WARNING, SOCKET_WARNING, Engine
 from berth.errors import BadInput, Conflict, NotFound, TemplateProblem
 from support.containers import MARKER, sandboxes_of
-from support.engine import FRESH_LOG, log_events, run
+from support.engine import FRESH_LOG, log_events, run, user_mounts
 from support.images import CLAUDE, CLAUDE_WITH_CONFIG, GEMINI, HOST_UID, PLAIN
 
 
@@ -162,7 +162,7 @@ def test_template_agent_config_is_kept_not_clobbered(engine, workspace):
 def test_credentials_none_stores_nothing(engine, workspace, docker_api):
     result = run(engine, workspace, credentials="none")
     mounts = docker_api.inspect_container(result.sandbox.full_id)["Mounts"]
-    assert [m["Destination"] for m in mounts] == [workspace]
+    assert [m["Destination"] for m in user_mounts(mounts)] == [workspace]
     assert sh(engine, workspace, "test -e ~/.claude").exit_code != 0
 
 

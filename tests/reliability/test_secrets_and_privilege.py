@@ -13,6 +13,7 @@ from berth.config import parse_env
 from berth.errors import BadInput
 from lsprotocol import types
 from support import lsp as lsp_harness
+from support.engine import user_mounts
 from support.images import CLAUDE
 from support.reliability import (
     TEMPLATE,
@@ -149,7 +150,8 @@ async def test_sandboxes_get_no_privilege_beyond_the_engine_default(sessions, wo
                 "MaskedPaths", "GroupAdd", "OomKillDisable", "Sysctls"):
         assert host.get(key) == default.get(key), key
     assert not host.get("Binds")  # every mount is an explicit Mount below
-    mounts = {m["Destination"]: m for m in info["Mounts"]}
+    # Berth's own session holder, read-only (a volume of its own): the rest are the user's.
+    mounts = {m["Destination"]: m for m in user_mounts(info["Mounts"])}
     socket_mounted = "/var/run/docker.sock" in mounts
     assert socket_mounted == (case == "socket")
     warned = [w for w in result["warnings"] if "control the host's Docker engine" in w]

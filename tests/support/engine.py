@@ -28,3 +28,17 @@ def log_events(text: str) -> list[str]:
 
 # What a new sandbox of the offline templates says in its log, before anything runs in it.
 FRESH_LOG = ["sandbox started", "setup done: the agent runs as agent (uid 1234)"]
+
+
+def holder_mount_of(mounts: list[dict]) -> dict:
+    """Of a new sandbox's mounts (inspect's), the session holder's: a volume of Berth's, read-only."""
+    [holder] = [m for m in mounts if m["Destination"].startswith("/usr/local/lib/berth/")]
+    assert holder["Type"] == "volume" and holder["Name"].startswith("berth-session-")
+    assert holder["RW"] is False
+    return holder
+
+
+def user_mounts(mounts: list[dict]) -> list[dict]:
+    """A new sandbox's mounts but the session holder's (checked as holder_mount_of does)."""
+    holder = holder_mount_of(mounts)
+    return [m for m in mounts if m is not holder]

@@ -75,7 +75,11 @@ class Terminal:
         if self.exit_code is None:
             try:
                 os.kill(self.pid, signal.SIGHUP)
-                self.wait(15)
+                try:
+                    self.wait(5)
+                except AssertionError:  # as an editor does with a tab's process that stays
+                    os.kill(self.pid, signal.SIGKILL)
+                    self.wait(15)
             except (ProcessLookupError, ChildProcessError):
                 pass
         os.close(self.fd)

@@ -99,7 +99,7 @@ class SessionWatcher:
                 del self._running[full_id]
                 # Its sessions ended with it.
                 self._notify(NOTIFICATION, sessions_params(known, []))
-        if running and sandbox is not None and sandbox.full_id not in self._running:
+        if running and sandbox is not None:
+            # Not listed here: an exec racing a `docker pause` freezes, and with it the engine's
+            # answers about the container; clients ask (sandbox/sessions) when they show them.
             self._running[sandbox.full_id] = sandbox
-            # Running again (or first seen): what it holds now, sessions its last run left included.
-            self.refresh(sandbox)

@@ -308,7 +308,7 @@ static void daemon_main(const char *id, const char *agent, int lsock, int ready,
     static char inq[INQ];
     size_t inq_len = 0;
     int client = -1, status = 0, exited = 0, jiggle = 0;
-    time_t stop_at = 0;
+    time_t stop_at = 0, drain_until = 0;
     int stop_stage = 0;
     fcntl(master, F_SETFL, O_NONBLOCK);
     for (;;) {
@@ -336,6 +336,9 @@ static void daemon_main(const char *id, const char *agent, int lsock, int ready,
             if (exited) break; /* the agent is gone and its output drained */
             continue;
         }
+        /* what the agent left running may write on: its output is read for a second at most */
+        if (exited && !drain_until) drain_until = time(NULL) + 2;
+        if (exited && time(NULL) >= drain_until) break;
         if (inq_len && (fds[0].revents & POLLOUT)) {
             ssize_t w = write(master, inq, inq_len);
             if (w > 0) {
@@ -400,7 +403,13 @@ static void daemon_main(const char *id, const char *agent, int lsock, int ready,
             }
         }
     }
-    int code = exited ? (WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)) : 255;
+    if (!exited) { /* the loop failed: the agent must not run on unheld */
+        kill(-child, SIGKILL);
+        kill(child, SIGKILL);
+        waitpid(child, &status, 0);
+        exited = 1;
+    }
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     /* what the terminal last showed, then the exit code: `attach` replays both */
     char *out = malloc(RING), *end = out;
     if (out) {
@@ -788,7 +797,10 @@ static int cmd_new(const char *id_arg, const char *agent, unsigned cols, unsigne
     close(lsock);
     waitpid(pid, NULL, 0);
     char ok;
-    if (read(pipefd[0], &ok, 1) != 1) die("the session %s did not start", id);
+    if (read(pipefd[0], &ok, 1) != 1) {
+        remove_session(id); /* nothing of it is left to list */
+        die("the session %s did not start", id);
+    }
     close(pipefd[0]);
     if (!do_attach) {
         printf("%s\n", id);
