@@ -31,6 +31,7 @@ import propagation
 import sandbox_requests
 import sessions
 import startup
+import templates
 from harness import Bench
 from report import machine, report
 
@@ -46,6 +47,7 @@ PHASES = {
     "ports": ports.ports,
     "attention": attention.attention,
     "sessions": sessions.sessions,
+    "templates": templates.templates,
 }
 
 

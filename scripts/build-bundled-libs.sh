@@ -46,6 +46,7 @@ rm -rf bundled/libs/bin
 
 test -f bundled/libs/berth/lsp/app.py
 test -x "bundled/libs/berth/session_tool/bin/berth-session-$(uname -m)"
+test -f bundled/libs/berth/builds/recipes/base.toml
 # Smoke test: the server and its dependencies import from bundled/libs alone.
 PYTHONDONTWRITEBYTECODE=1 PYTHONNOUSERSITE=1 PYTHONPATH=bundled/libs "$PYTHON" -c '
 import berth, berth.lsp.app, pygls, docker, requests

@@ -12,6 +12,9 @@ command -v dockerd >/dev/null 2>&1 || need_apt+=(docker.io)
 # Berth's session holder is C, built static (scripts/build-session-tool.sh).
 command -v gcc >/dev/null 2>&1 || need_apt+=(gcc)
 ls /usr/lib/*/libc.a >/dev/null 2>&1 || need_apt+=(libc6-dev)
+# Where no registry answers, `berth template build` makes its Debian base from the archive with it.
+command -v debootstrap >/dev/null 2>&1 || need_apt+=(debootstrap)
+[ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || need_apt+=(debian-archive-keyring)
 if [ ${#need_apt[@]} -gt 0 ]; then
   say "Installing ${need_apt[*]} from Debian"
   export DEBIAN_FRONTEND=noninteractive

@@ -23,14 +23,17 @@ from berth.config import (
     read_env_file,
     split_port,
 )
+from berth.console import table as _table
 from berth.engine import Engine
 from berth.engine.egress import policy_info
 from berth.engine.ports import parse_forward
-from berth.errors import BadInput, BerthError, NotFound
+from berth.errors import BadInput, BerthError, NotFound, TemplateProblem
 from berth.models import RunResult, Sandbox, iso_time
 from berth.network.rules import POLICIES, Policy, parse_patterns
 from berth.selection import IDS, WORKSPACE, Selection
 from berth.sessions import Session, parse_session_id
+from berth.template_cli import add_parser as add_template_parser
+from berth.template_cli import cmd_template, offer_build
 from berth.workspace import resolve_workspace
 
 NAME_HELP = "the workspace's sandbox of this name (`run --name`), not its default one"
@@ -230,6 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
     attach.add_argument("-w", "--workspace", help="workspace folder (default: .)")
     attach.add_argument("--name", help=NAME_HELP)
 
+    add_template_parser(sub, _Parser)
+
     sub.add_parser("version", help="print Berth's version")
     return parser
 
@@ -291,8 +296,15 @@ def cmd_run(args: argparse.Namespace, engine: Engine) -> int:
             existing = engine.find(resolve_workspace(folder), name)
             if existing is not None:
                 _confirm_ending([existing], engine, "Recreating")
-        return engine.run(folder, request, agent_args, recreate=args.recreate, progress=progress,
-                          tty=sys.stdin.isatty(), name=name)
+
+        def attempt() -> RunResult:
+            return engine.run(folder, request, agent_args, recreate=args.recreate,
+                              progress=progress, tty=sys.stdin.isatty(), name=name)
+
+        try:
+            return attempt()
+        except TemplateProblem as exc:
+            return offer_build(exc, request, attempt, engine, args.quiet)
 
     if args.base is not None and args.branch is None:
         raise BadInput("--base only says where a new --branch starts; give --branch too.",
@@ -560,12 +572,6 @@ def _count(n: int | None) -> str:
     return "-" if n is None else str(n)
 
 
-def _table(rows: list[tuple[str, ...]]) -> None:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("   ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-
-
 def cmd_agents(args: argparse.Namespace, engine: Engine) -> int:
     table = agents()
     if args.json:
@@ -652,6 +658,7 @@ COMMANDS = {
     "ports": cmd_ports,
     "sessions": cmd_sessions,
     "attach": cmd_attach,
+    "template": cmd_template,
     "version": cmd_version,
 }
 

@@ -205,6 +205,18 @@ def _parse_credentials(value: Any, key: str) -> str:
     return str(value)
 
 
+# Where a sandbox's template comes from when none is named: Docker's templates first (Berth's own
+# when Docker's cannot be had), or Berth's own (`berth template build`) first.
+TEMPLATE_SOURCES = ("docker", "berth")
+
+
+def _parse_template_source(value: Any, key: str) -> str:
+    if value not in TEMPLATE_SOURCES:
+        raise BadInput(f"Unknown template source {_short(value)!r}; expected one of: "
+                       f"{', '.join(TEMPLATE_SOURCES)}.", field=key)
+    return str(value)
+
+
 def _parse_agent(value: Any, key: str) -> str:
     return get_agent(value).name
 
@@ -355,14 +367,16 @@ class Field:
     recorded: bool  # in the recorded configuration (label, inspect); `name` is the container's own
     user_default: bool  # settable in the user's config file, under [defaults]
     blank_is_unset: bool  # "" means "not set", as editors send an empty string setting
+    drifts: bool  # a requested value unlike the sandbox's is drift (what makes it recreated)
 
 
 def _field(key: str, parse: Callable[[Any, str], Any], default: Any, *, recorded: bool = True,
-           user_default: bool = False, blank_is_unset: bool = False) -> Any:
+           user_default: bool = False, blank_is_unset: bool = False,
+           drifts: bool = True) -> Any:
     """A row of the field table: a SandboxConfig attribute, with the rest as its metadata."""
     return field(default=default, metadata={"berth": {
         "key": key, "parse": parse, "recorded": recorded, "user_default": user_default,
-        "blank_is_unset": blank_is_unset}})
+        "blank_is_unset": blank_is_unset, "drifts": drifts}})
 
 
 @dataclass(frozen=True)
@@ -379,6 +393,9 @@ class SandboxConfig:
     agent: str = _field("agent", _parse_agent, DEFAULT_AGENT, user_default=True)
     template: str = _field("template", _matching(_IMAGE_RE, "image reference"), "",
                            user_default=True, blank_is_unset=True)
+    # Neither recorded nor drift: it only decides which template a new sandbox gets, which is.
+    template_source: str = _field("templateSource", _parse_template_source, "docker",
+                                  recorded=False, user_default=True, drifts=False)
     env: tuple[str, ...] = _field("env", parse_env, ())
     volumes: tuple[str, ...] = _field("volumes", _parse_volumes, ())
     mount_docker_socket: bool = _field("mountDockerSocket", _parse_bool, False)
@@ -473,7 +490,7 @@ class ConfigRequest:
         """
         out = []
         for f in FIELDS:
-            if f.key not in self.fields:
+            if f.key not in self.fields or not f.drifts:
                 continue
             want, have = self.fields[f.key], _recorded_form(f, getattr(recorded, f.attr))
             if f.key == "env":

@@ -36,6 +36,27 @@ def ca_bundle() -> str:
                    field="hostCertificates")
 
 
+# Where systems keep the CAs an administrator added (Debian/Ubuntu, Fedora/RHEL, openSUSE).
+_LOCAL_CAS = ("/usr/local/share/ca-certificates", "/etc/pki/ca-trust/source/anchors",
+              "/etc/pki/trust/anchors")
+
+
+def extra_certificates() -> list[str]:
+    """The CA certificates this machine's administrator added to its trust: a TLS-inspecting
+    proxy's, as a rule."""
+    found = []
+    for top in _LOCAL_CAS:
+        for folder, _dirs, files in sorted(os.walk(top)):
+            found += [os.path.join(folder, f) for f in sorted(files)
+                      if f.endswith((".crt", ".pem"))]
+    return found
+
+
+def proxy_variables() -> dict[str, str]:
+    """This machine's proxy variables that are set, in the spellings it has them."""
+    return {k: v for name in _PROXY_VARS for k in (name, name.lower()) if (v := os.environ.get(k))}
+
+
 def ca_bundle_archive(path: str) -> bytes:
     """A tar holding the bundle at HOST_CA_BUNDLE, for the engine's archive upload (the engine may
     be on another machine than the file, so it is copied, not mounted)."""

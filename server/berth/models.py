@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from berth import labels
+from berth.builds.built import from_labels
 from berth.config import SandboxConfig
 
 # Which sandbox of a workspace: (its real path, the name it was asked for by), None for the
@@ -68,7 +69,17 @@ class Sandbox:
             "resources": {"cpus": self.config.cpus, "memory": self.config.memory,
                           "pidsLimit": self.config.pids_limit, "gpus": self.config.gpus},
             "oomKilled": self.oom_killed,
+            "builtTemplate": self.built_template(),
         }
+
+    def built_template(self) -> dict[str, Any] | None:
+        """What the template holds, when Berth built it: its image's labels, which the engine
+        copies onto the container."""
+        found = from_labels(self.template, "", self.labels)
+        if found is None:
+            return None
+        return {"agents": list(found.agents), "versions": found.versions, "base": found.base,
+                "baseSource": found.base_source, "built": found.built}
 
     def to_json_detailed(self) -> dict[str, Any]:
         return {**self.to_json(), "config": self.config.to_json(), "labels": dict(self.labels)}

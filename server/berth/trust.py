@@ -81,7 +81,8 @@ def consent_items(workspace: str, effective: ConfigRequest, trusted: ConfigReque
         digest = hashlib.sha256(f"{workspace}\0{field}\0{identity}".encode()).hexdigest()[:24]
         items.append(ConsentItem(field, value, note, digest, expect, from_workspace.source))
 
-    for field in ("template", "credentials", "mountDockerSocket", "hostCertificates", "gpus"):
+    for field in ("template", "templateSource", "credentials", "mountDockerSocket",
+                  "hostCertificates", "gpus"):
         if field in eff and field in ws and ws[field] == eff[field] and mine.get(field) != eff[field]:
             note = _scalar_note(field, eff[field])
             if note is not None:
@@ -169,6 +170,9 @@ def _scalar_note(field: str, value: Any) -> str | None:
     """What allowing a scalar setting means, or None when that value widens nothing."""
     if field == "template":
         return "an image the workspace chose: it runs with your workspace and the agent's login"
+    if field == "templateSource":
+        return ("a template built on this engine by `berth template build` instead of Docker's "
+                "(it may trust this machine's CA certificates)" if value == "berth" else None)
     if field == "credentials":
         return ("your ~/.ssh and ~/.gitconfig, read-only" if value == "host" else None)
     if field == "mountDockerSocket":

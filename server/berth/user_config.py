@@ -13,6 +13,12 @@ same agents.
     [agents.claude]             # change a built-in agent: only the fields given
     template = "registry.example.com/claude:2"
 
+    [recipes.base]              # what `berth template build` puts in every template (builds/)
+    packages = ["postgresql-client"]
+
+    [recipes.claude]            # pin an agent's version in the templates Berth builds
+    version = "2.1.332"
+
     [agents.aider]              # or add one
     binary = "aider"
     template = "my/aider:latest"
@@ -32,6 +38,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from berth.agents import BUILT_IN, Agent
+from berth.builds import recipe
 from berth.errors import BadInput
 
 _AGENT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,30}$")
@@ -44,6 +51,8 @@ class UserConfig:
     agents: dict[str, Agent]
     # Validated configuration fields (protocol names), the bottom layer under settings and flags.
     defaults: Mapping[str, Any] = field(default_factory=dict)
+    # The template recipes: the built-in ones with the user's [recipes] over them.
+    recipes: recipe.Recipes = field(default_factory=recipe.built_in)
 
 
 def config_path() -> str:
@@ -52,6 +61,7 @@ def config_path() -> str:
 
 
 _cache: dict[str, tuple[tuple[int, int], UserConfig]] = {}
+_DEFAULT = UserConfig(None, dict(BUILT_IN))
 _lock = threading.Lock()
 
 
@@ -61,7 +71,7 @@ def load() -> UserConfig:
     try:
         st = os.stat(path)
     except OSError:
-        return UserConfig(None, dict(BUILT_IN))
+        return _DEFAULT
     stamp = (st.st_mtime_ns, st.st_size)
     with _lock:
         cached = _cache.get(path)
@@ -85,8 +95,9 @@ def parse(text: str, path: str) -> UserConfig:
         raise BadInput(f"{path}: {exc}.", field="config") from None
     where = _Locator(text, path)
     for key in data:
-        if key not in ("defaults", "agents"):
-            raise where.error([key], f"unknown section {key!r}; expected [defaults] or [agents.NAME]")
+        if key not in ("defaults", "agents", "recipes"):
+            raise where.error([key], f"unknown section {key!r}; expected [defaults], "
+                                     "[agents.NAME] or [recipes.NAME]")
     agents = dict(BUILT_IN)
     raw_agents = data.get("agents", {})
     if not isinstance(raw_agents, dict):
@@ -94,7 +105,13 @@ def parse(text: str, path: str) -> UserConfig:
     for name, spec in raw_agents.items():
         agents[name] = _agent(name, spec, agents.get(name), where)
     defaults = _defaults(data.get("defaults", {}), agents, where)
-    return UserConfig(path, agents, defaults)
+    try:
+        recipes = recipe.merged(data.get("recipes"), path)
+    except BadInput as exc:
+        # Name the line, as for the other sections: the message's first part is `path: keys`.
+        keys = exc.message.removeprefix(f"{path}: ").split(":", 1)[0].split(".")
+        raise where.error(keys, exc.message.split(": ", 2)[-1].rstrip(".")) from None
+    return UserConfig(path, agents, defaults, recipes)
 
 
 def _agent(name: str, spec: Any, base: Agent | None, where: _Locator) -> Agent:

@@ -253,7 +253,7 @@ async def test_list_inspect_logs_exec_and_remove_all(sessions, make_workspace, d
     assert {ra["id"], rb["id"]} <= set(listed)
     assert set(listed[ra["id"]]) == {"id", "name", "workspace", "agent", "template", "status",
                                      "state", "createdAt", "networkPolicy", "named", "ports",
-                                     "resources", "oomKilled"}
+                                     "resources", "oomKilled", "builtTemplate"}
     assert listed[rb["id"]]["named"] is True and listed[ra["id"]]["named"] is False
     [ia, ib] = await s.request("sandbox/inspect", {"ids": [ra["id"], box]})
     assert ia["config"]["env"] == ["SECRET"] and ib["name"] == box

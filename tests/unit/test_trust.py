@@ -56,8 +56,18 @@ def test_scalars_that_widen(dirs):
     assert set(items) == {"template", "mountDockerSocket", "hostCertificates", "credentials"}
     assert "root-equivalent" in items["mountDockerSocket"].note
     assert "~/.ssh" in items["credentials"].note
-    off = theirs(mountDockerSocket=False, hostCertificates=False)
+    off = theirs(mountDockerSocket=False, hostCertificates=False, templateSource="docker")
     assert consent_items(WS, off.request, ConfigRequest(), off) == []
+
+
+def test_a_workspace_choosing_berths_own_templates_is_asked():
+    # Another image than Docker's, maybe trusting this machine's CAs: the user says so, not a repo.
+    ws = theirs(templateSource="berth")
+    [item] = consent_items(WS, ws.request, ConfigRequest(), ws)
+    assert (item.field, item.value) == ("templateSource", "berth")
+    assert "berth template build" in item.note
+    mine = req(templateSource="berth")
+    assert consent_items(WS, ws.request, mine, ws) == []
 
 
 def test_a_client_that_cannot_tell_counts_every_value_in_the_folders_file():

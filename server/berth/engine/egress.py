@@ -117,13 +117,31 @@ def policy_of(config: SandboxConfig, live: dict[str, Any] | None = None) -> Poli
 
 
 def ensure_image(api: docker.APIClient, progress: Progress) -> str:
-    """The proxy image's tag, built from the OS archive the first time."""
-    base = proxy_image.base_image()
+    """The proxy image's tag, built from the OS archive the first time: on BERTH_PROXY_BASE, else on
+    the OS image Berth builds templates on (template_build.os_base)."""
+    hint = ("Set BERTH_PROXY_BASE to a Debian or Ubuntu image this engine has, or let Berth make "
+            "its base from Debian's archive: `berth template build shell`, as root (docs/templates.md).")
+    base = proxy_image.configured_base()
+    if not base:
+        from berth import user_config
+        from berth.builds import plan
+        from berth.engine import template_build
+
+        recipes = user_config.load().recipes
+        # A proxy image built before on either base is used as it is: no pull, no debootstrap.
+        for candidate in (recipes.base.image, f"{plan.BASE_REPOSITORY}:{recipes.base.suite}"):
+            tag = proxy_image.tag(candidate)
+            if image_or_none(api, tag, "Looking up the network proxy image") is not None:
+                return tag
+        try:
+            base = template_build.os_base(api, recipes, progress)[0]
+        except TemplateProblem as exc:
+            raise TemplateProblem(f"Berth builds its network proxy on {recipes.base.image}, which "
+                                  f"it could not get: {exc.message} {hint}",
+                                  value=recipes.base.image) from None
     tag = proxy_image.tag(base)
     if image_or_none(api, tag, "Looking up the network proxy image") is not None:
         return tag
-    hint = ("Set BERTH_PROXY_BASE to a Debian or Ubuntu image this engine has (docs/network.md "
-            "says how to make one without a registry).")
     try:
         templates.ensure_image(api, base, progress)
     except TemplateProblem as exc:
@@ -134,14 +152,16 @@ def ensure_image(api: docker.APIClient, progress: Progress) -> str:
     with translated("Building the network proxy image"):
         for chunk in api.build(fileobj=io.BytesIO(proxy_image.context()), custom_context=True,
                                tag=tag, buildargs={"BASE": base}, rm=True, forcerm=True,
-                               decode=True, labels={labels.MARKER_EGRESS: "true"}):
+                               decode=True, labels={labels.MARKER_EGRESS: "true",
+                                                    PROXY_BASE_LABEL: base}):
             if "error" in chunk:
                 raise TemplateProblem(f"Berth could not build its network proxy from {base}: "
                                       f"{str(chunk['error']).strip()} {hint}", value=base)
             text = str(chunk.get("stream", "")).strip()
             if text:
                 last = text
-                progress("creating", f"Building the network proxy: {text[:120]}")
+                if text.startswith("Step "):  # not apt's every line
+                    progress("creating", f"Building the network proxy: {text[:120]}")
     if image_or_none(api, tag, "Looking up the network proxy image") is None:
         raise TemplateProblem(f"Berth could not build its network proxy from {base} ({last}). "
                               f"{hint}", value=base)
@@ -264,6 +284,17 @@ def make_proxy(api: docker.APIClient, image: str, token: str, workspace: str | N
     _wait_listening(api, made["Id"], proxy)
 
 
+# On the proxy image: the base it was built on.
+PROXY_BASE_LABEL = labels.PREFIX + "egress-proxy-base"
+
+
+def _base_of(api: docker.APIClient, proxy_id: str) -> str:
+    with contextlib.suppress(Exception):
+        image = api.inspect_image(api.inspect_container(proxy_id)["Image"])
+        return str(((image.get("Config") or {}).get("Labels") or {}).get(PROXY_BASE_LABEL) or "?")
+    return "?"
+
+
 def _wait_listening(api: docker.APIClient, proxy_id: str, name: str) -> None:
     """Returns once the new proxy's relay listens (its first log line says so): a proxy that
     cannot run would otherwise leave its sandbox cut off with no word why."""
@@ -281,7 +312,7 @@ def _wait_listening(api: docker.APIClient, proxy_id: str, name: str) -> None:
             raise EngineError(f"The network proxy {name} did not start"
                               f"{' (it exited)' if ended else ''}: "
                               f"{' | '.join(said) or 'it said nothing'} (its image: Berth's relay "
-                              f"on {proxy_image.base_image()}; see docs/network.md).")
+                              f"on {_base_of(api, proxy_id)}; see docs/network.md).")
         time.sleep(0.02)
 
 

@@ -15,8 +15,19 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from berth import user_config
+from berth.builds.built import BuiltTemplate
 from berth.config import ConfigRequest, parse_name
-from berth.engine import commands, egress, lifecycle, lookup, ports, sessions, setup, templates
+from berth.engine import (
+    commands,
+    egress,
+    lifecycle,
+    lookup,
+    ports,
+    sessions,
+    setup,
+    template_build,
+    templates,
+)
 from berth.engine.connection import Connection
 from berth.engine.setup import SOCKET_WARNING
 from berth.engine.templates import Progress
@@ -126,6 +137,7 @@ class Engine:
             request = ConfigRequest({**request.fields, "name": parse_name(name)})
         api = self.api
         pulled: str | None = None
+        fallback: str | None = None  # Berth's template, used since the default cannot be pulled
         while True:
             with self._workspace_lock(workspace):
                 existing = self.find(workspace, name)
@@ -135,17 +147,67 @@ class Engine:
                                  and (recreate or "env" in request.fields) else {})
                 if guard is not None and (existing is None or recreate):
                     guard(existing, container_env)
-                missing = self._missing_template(existing, request, recreate, pulled)
+                making = self._with_template(existing, request, recreate, fallback)
+                missing = self._missing_template(existing, making, recreate, pulled)
                 if missing is None:
-                    return self._run_locked(workspace, request, agent_args, existing,
+                    return self._run_locked(workspace, making, agent_args, existing,
                                             container_env, recreate, progress, tty,
-                                            named=name is not None, drift_from=drift_from,
-                                            framed=framed)
+                                            named=name is not None,
+                                            drift_from=drift_from or request, framed=framed)
             # A pull may take minutes: it happens with the workspace's lock released, so a `stop`
             # or `remove` of the same workspace never waits behind a download; then the run
             # starts over, since anything may have changed meanwhile.
-            templates.ensure_image(api, missing, progress)
-            pulled = missing
+            agent = making.resolve(existing.config if existing else None).agent
+            got = template_build.pull_or_fallback(api, missing, agent,
+                                                  user_config.load().recipes, progress)
+            if got != missing:
+                fallback = got
+            pulled = got
+
+    def _with_template(self, existing: Sandbox | None, request: ConfigRequest, recreate: bool,
+                       fallback: str | None) -> ConfigRequest:
+        """The request, with the template a sandbox about to be made gets when none was named: with
+        templateSource `berth`, one Berth built; else the agent's default (pulled when missing) or,
+        when that could not be pulled, `fallback`."""
+        if (existing is not None and not recreate) or "template" in request.fields:
+            return request
+        config = request.resolve(existing.config if existing else None)
+        if existing is not None and existing.agent == config.agent:
+            return request  # a recreate keeps its template
+        if config.template_source == "berth":
+            chosen = template_build.own_template(self.api, config.agent,
+                                                 user_config.load().recipes)
+        elif fallback is not None:
+            chosen = fallback
+        else:
+            return request
+        return ConfigRequest({**request.fields, "template": chosen})
+
+    # -- templates Berth builds -------------------------------------------------------------------
+
+    def build_template(self, agents: list[str], *, tag: str | None = None,
+                       base: str | None = None, host_certificates: bool | None = None,
+                       progress: Progress = _no_progress,
+                       cancel: template_build.Cancel | None = None,
+                       no_cache: bool = False) -> BuiltTemplate:
+        """`host_certificates` None: the config file's `hostCertificates` default."""
+        config = user_config.load()
+        if host_certificates is None:
+            host_certificates = bool(config.defaults.get("hostCertificates", False))
+        return template_build.build(self.api, config.recipes, agents, tag=tag,
+                                    base=base, host_certificates=host_certificates,
+                                    progress=progress, cancel=cancel, no_cache=no_cache)
+
+    def templates(self) -> list[BuiltTemplate]:
+        return template_build.templates(self.api)
+
+    def update_templates(self, tags: list[str], *, host_certificates: bool | None = None,
+                         progress: Progress = _no_progress,
+                         cancel: template_build.Cancel | None = None,
+                         ) -> list[tuple[BuiltTemplate, BuiltTemplate]]:
+        return template_build.update(self.api, user_config.load().recipes, tags,
+                                     host_certificates=host_certificates, progress=progress,
+                                     cancel=cancel)
 
     def _missing_template(self, existing: Sandbox | None, request: ConfigRequest,
                           recreate: bool, pulled: str | None) -> str | None:

@@ -31,6 +31,7 @@ from berth.lsp.session_watch import SessionWatcher
 from berth.lsp.starter import SandboxStarter
 from berth.lsp.status import StatusPublisher
 from berth.lsp.tasks import Background
+from berth.lsp.template_requests import TemplateRequests
 from berth.lsp.workspace_sync import WorkspaceSync
 
 log = logging.getLogger("berth.server")
@@ -61,6 +62,7 @@ def build(engine: Engine | None = None) -> tuple[BerthServer, EngineEvents]:
     status.listen(AgentWatcher(server.protocol.notify, engine, folders,
                                on_line=sessions.log_line).status_changed)
     sandbox_requests.register(server, SessionRequests(engine, folders, sessions, server.workers))
+    sandbox_requests.register(server, TemplateRequests(server, engine, server.workers))
     WorkspaceSync(server, folders, status, auto_start, events).register()
     refuse_oversized(server)
     return server, events

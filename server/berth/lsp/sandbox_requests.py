@@ -10,6 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
+from berth import user_config
 from berth.agents import agents
 from berth.branches import run_on_branch
 from berth.config import ConfigRequest, parse_agent_args, parse_name, parse_request
@@ -53,6 +54,9 @@ COMMANDS = {
     "sandbox/sessions": "berthServer.sessions",
     "sandbox/attachSession": "berthServer.attachSession",
     "sandbox/stopSession": "berthServer.stopSession",
+    "sandbox/buildTemplate": "berthServer.buildTemplate",
+    "sandbox/templates": "berthServer.templates",
+    "sandbox/updateTemplates": "berthServer.updateTemplates",
 }
 
 RUN_EXTRA = ("workspace", "agentArgs", "recreate", "accept", "branch", "base", "framed")
@@ -230,7 +234,9 @@ class SandboxRequests:
     async def agents_(self, params: dict[str, Any]) -> Any:
         only(params, ())
         table = await self._workers.engine(agents)
-        return [a.to_json() for a in table.values()]
+        recipes = await self._workers.engine(lambda: user_config.load().recipes)
+        # `recipe`: whether Berth can build a template for it (sandbox/buildTemplate).
+        return [{**a.to_json(), "recipe": a.name in recipes.agents} for a in table.values()]
 
 
 def text_param(params: dict[str, Any], name: str) -> str | None:

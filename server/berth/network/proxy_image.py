@@ -1,9 +1,10 @@
 """The egress proxy's image recipe: Python from the OS archive on a Debian or Ubuntu base, and Berth's
 relay (berth.network.relay) with the rules code it shares with the server.
 
-Berth builds the image itself the first time a filtered sandbox is made (engine.egress), from
-`debian:bookworm-slim`, or from the image BERTH_PROXY_BASE names where no registry can be reached
-(any Debian-like image the engine has; docs/network.md says how to make one offline). The tag
+Berth builds the image itself the first time a filtered sandbox is made (engine.egress), from the
+image BERTH_PROXY_BASE names (any Debian-like image the engine has), else from the OS image Berth
+builds templates on: `debian:bookworm-slim`, or where no registry can be reached, one Berth makes from
+the OS archive (engine.template_build.os_base). The tag
 carries a hash of the recipe and of the relay's sources, so a changed relay is a new image and an old
 one is never reused.
 """
@@ -17,7 +18,6 @@ import tarfile
 from functools import cache
 from pathlib import Path
 
-DEFAULT_BASE = "debian:bookworm-slim"
 REPOSITORY = "berth-egress-proxy"
 PORT = 3128
 # The name the sandbox reaches its proxy by, on the sandbox's own network.
@@ -54,8 +54,10 @@ def _files() -> dict[str, bytes]:
     return files
 
 
-def base_image() -> str:
-    return os.environ.get("BERTH_PROXY_BASE", "").strip() or DEFAULT_BASE
+def configured_base() -> str:
+    """The base BERTH_PROXY_BASE names, or ""."""
+    return os.environ.get("BERTH_PROXY_BASE", "").strip()
+
 
 
 def tag(base: str) -> str:
