@@ -23,6 +23,7 @@ import { ForwardNode, SandboxesView, SandboxNode, SessionNode } from './sandboxe
 import { folderPlace } from './sessions';
 import { SandboxStatusBar } from './statusBar';
 import { SandboxStatuses } from './statuses';
+import { TemplateBuilds } from './templateBuilds';
 import { openShellTerminal } from './terminals';
 import { removeAllMessage, sandboxPickItem } from './views';
 import { activeFile, Folder, WorkspaceFolders } from './workspaceFolders';
@@ -50,6 +51,7 @@ export class Commands implements vscode.Disposable {
     private readonly branches: BranchActions,
     private readonly ports: PortForwards,
     private readonly sessions: AgentSessions,
+    private readonly templates: TemplateBuilds,
   ) {
     this.api = server.api;
     for (const [id, command] of Object.entries(this.table())) {
@@ -112,6 +114,10 @@ export class Commands implements vscode.Disposable {
       // Every sandbox of the engine: chosen inside the command.
       'berth.removeAllSandboxes': { needsServer: true, run: () => this.removeAll() },
       'berth.listSandboxes': { needsServer: true, run: () => this.listSandboxes() },
+      // Templates are the engine's: a folder (the status bar's, or a Uri given) only lends its
+      // agent and its hostCertificates setting, so none is asked for.
+      'berth.buildTemplate': { needsServer: true, run: (arg) => this.templates.buildPicked(arg) },
+      'berth.updateTemplates': { needsServer: true, run: (arg) => this.templates.updateAll(arg) },
       // The client's own: these work, or say why not, with the server down.
       'berth.statusBarActions': { needsServer: false, run: (arg) => this.statusBarActions(arg) },
       'berth.showOutput': { needsServer: false, run: () => this.server.output.show() },

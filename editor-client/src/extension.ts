@@ -18,6 +18,7 @@ import { BerthServer } from './server';
 import { UserChoices, WorkspaceConsent } from './consent';
 import { SandboxStatusBar } from './statusBar';
 import { SandboxStatuses } from './statuses';
+import { TemplateBuilds } from './templateBuilds';
 import { WorkspaceFolders } from './workspaceFolders';
 
 let server: BerthServer | undefined;
@@ -27,12 +28,15 @@ export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
   const statuses = new SandboxStatuses();
   const consent = new WorkspaceConsent(ctx.workspaceState, folders);
   const choices = new UserChoices(ctx.workspaceState);
-  const berth = new BerthServer(ctx.extensionPath, statuses, {
+  const berth: BerthServer = new BerthServer(ctx.extensionPath, statuses, {
     pythonScope: () => folders.all[0]?.ws.uri,
     consent: (workspace, items) => consent.ask(workspace, items),
     chosen: (scope) => choices.of(scope),
+    // Called only once a request failed, long after `templates` exists.
+    offerBuild: (message, agents, workspace): Promise<boolean> => templates.offer(message, agents, workspace),
   });
   server = berth;
+  const templates: TemplateBuilds = new TemplateBuilds(berth, folders, statuses);
   const agentBranches = new AgentBranches(berth, folders);
   const sessions = new AgentSessions(berth, folders, agentBranches, ctx.globalState);
   const agents = new AgentAttention(folders, (id) => sessions.terminals.liveOf(id)?.terminal);
@@ -59,6 +63,7 @@ export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
     branchActions,
     ports,
     sessions,
+    templates,
   );
   const drift = new RecreateOffers(folders, (uri) => vscode.commands.executeCommand('berth.recreateSandbox', uri));
 

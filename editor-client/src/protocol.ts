@@ -40,6 +40,40 @@ export interface Sandbox {
   resources?: Resources;
   /** Stopped after the kernel ended a process of it for want of memory during its last run. */
   oomKilled?: boolean;
+  /** Made from a template Berth built: what that template holds (null, or absent from older
+   * servers, for any other template). */
+  builtTemplate?: BuiltTemplate | null;
+}
+
+/** What a template Berth built holds, from its image's labels (protocol.md, "Templates Berth
+ * builds"). Labels are any image's: read defensively. */
+export interface BuiltTemplate {
+  agents: string[];
+  /** Agent name → npm version; also `node` and `npm`. */
+  versions: Record<string, string>;
+  /** The image it was built on. */
+  base: string;
+  /** `named`, `official` or `debootstrap`. */
+  baseSource: string;
+  /** ISO 8601, UTC. */
+  built: string;
+}
+
+/** A template Berth built, as sandbox/buildTemplate, sandbox/templates and sandbox/updateTemplates
+ * answer it. */
+export interface Template extends BuiltTemplate {
+  /** `berth.local/template:claude`. */
+  tag: string;
+  /** Image id (`sha256:` and 12 hex digits). */
+  id: string;
+  /** Agent name → the version asked for (kept by sandbox/updateTemplates). */
+  pins: Record<string, string>;
+  /** Bytes. */
+  size: number;
+  /** Built trusting the server machine's CA bundle (kept by sandbox/updateTemplates). */
+  hostCertificates?: boolean;
+  /** (Build results) nothing had changed, so nothing was built. */
+  upToDate: boolean;
 }
 
 /** A sandbox's limits: null is none; a `pidsLimit` of -1 is none. */
@@ -117,6 +151,8 @@ export interface Agent {
   keys: string[];
   /** "built-in", or the config file that defines or changes it. */
   source: string;
+  /** Whether Berth can build a template for it (a recipe; `sandbox/buildTemplate`). */
+  recipe?: boolean;
 }
 
 /** What sandbox/run and sandbox/recreate answer. */
@@ -327,6 +363,9 @@ export interface SandboxSettings {
   pidsLimit?: number;
   gpus?: string | number;
   name?: string;
+  /** With no template set: Docker's for the agent (a Berth-built one when Docker's is not on the
+   * engine), or always one Berth built. */
+  templateSource?: 'docker' | 'berth';
 }
 
 /** A request about a workspace's sandbox: its path or `file:` URI (optional with one folder open);
@@ -395,6 +434,43 @@ export interface ChangePolicyParams {
   reset?: boolean;
 }
 
+export interface BuildTemplateParams {
+  /** `claude`, or `claude@2.1.332` to pin its version. */
+  agents: string[];
+  /** Default: `berth.local/template:` and the agents joined by `-`. */
+  tag?: string;
+  /** An image to build on instead of the recipe's. */
+  base?: string;
+  /** The build trusts the server machine's CA bundle and passes its proxy variables (absent: the
+   * config file's default). */
+  hostCertificates?: boolean;
+}
+
+export interface UpdateTemplatesParams {
+  /** Default: every template Berth built. */
+  tags?: string[];
+  /** Absent: as each was built. */
+  hostCertificates?: boolean;
+}
+
+/** A request that may take minutes: `progress` hears each message the server reports on a
+ * `workDoneToken` the transport makes for it; `cancel` (VS Code's CancellationToken fits) ends it
+ * with `$/cancelRequest`. */
+export interface LongRequest {
+  progress?: (message: string) => void;
+  cancel?: Cancellation;
+}
+
+/** A cancellation token, as vscode and vscode-jsonrpc both shape one. */
+export interface Cancellation {
+  readonly isCancellationRequested: boolean;
+  onCancellationRequested(listener: (e: unknown) => unknown): { dispose(): unknown };
+}
+
+/** The JSON-RPC error a request cancelled with `$/cancelRequest` is answered with (LSP's
+ * RequestCancelled). */
+export const REQUEST_CANCELLED = -32800;
+
 /** The server → client notification that carries one Status. */
 export const DID_CHANGE_STATUS = 'sandbox/didChangeStatus';
 
@@ -435,6 +511,9 @@ export const Method = {
   sessions: 'sandbox/sessions',
   attachSession: 'sandbox/attachSession',
   stopSession: 'sandbox/stopSession',
+  buildTemplate: 'sandbox/buildTemplate',
+  templates: 'sandbox/templates',
+  updateTemplates: 'sandbox/updateTemplates',
 } as const;
 
 export type Method = (typeof Method)[keyof typeof Method];
@@ -443,7 +522,7 @@ export type Method = (typeof Method)[keyof typeof Method];
  * Sends one request and answers its result. What a failure does is the transport's choice: the
  * extension's shows it to the user and answers undefined; another may throw.
  */
-export type Send = <T>(method: Method, params: object) => Promise<T | undefined>;
+export type Send = <T>(method: Method, params: object, long?: LongRequest) => Promise<T | undefined>;
 
 /** One typed function per request of protocol.md. */
 export interface Requests {
@@ -499,6 +578,16 @@ export interface Requests {
   ): Promise<SessionAttach | undefined>;
   /** Ends the session's agent (hang-up, then TERM, then KILL); the sandbox's sessions after it. */
   stopSession(params: (ByWorkspace | ByOneId) & { session: string }): Promise<Sessions | undefined>;
+  /** Builds (or finds up to date) a template holding these agents, from an OS package archive and
+   * npm; tagged only once checked. */
+  buildTemplate(params: BuildTemplateParams, long?: LongRequest): Promise<Template | undefined>;
+  /** Every template Berth built on the engine, newest first. */
+  templates(): Promise<{ templates: Template[] } | undefined>;
+  /** Rebuilds templates Berth built with their agents' current versions (pinned ones stay). */
+  updateTemplates(
+    params: UpdateTemplatesParams,
+    long?: LongRequest,
+  ): Promise<{ updated: { before: Template; after: Template }[] } | undefined>;
 }
 
 export function requests(send: Send): Requests {
@@ -525,5 +614,8 @@ export function requests(send: Send): Requests {
     sessions: (params) => send(Method.sessions, params),
     attachSession: (params) => send(Method.attachSession, params),
     stopSession: (params) => send(Method.stopSession, params),
+    buildTemplate: (params, long) => send(Method.buildTemplate, params, long),
+    templates: () => send(Method.templates, {}),
+    updateTemplates: (params, long) => send(Method.updateTemplates, params, long),
   };
 }

@@ -1,8 +1,10 @@
 // The berth-server process behind the extension: starts it with the Python interpreter.ts finds,
 // restarts it on request, sends the requests of protocol.ts (`api`), and owns the Berth output channel
 // (the server's stderr, and the protocol trace that vscode-languageclient writes there when
-// berth.trace.server asks for it).
+// berth.trace.server asks for it). A request the server refuses for want of the user's consent, or of
+// a template Berth can build, is sent again once the user allowed it or the template was built.
 
+import { randomUUID } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
@@ -13,6 +15,7 @@ import {
   ServerOptions,
   State as ClientState,
   TransportKind,
+  WorkDoneProgress,
 } from 'vscode-languageclient/node';
 
 import { findPython } from './interpreter';
@@ -26,6 +29,7 @@ import {
   DID_CHANGE_SESSIONS,
   DID_CHANGE_STATUS,
   ErrorCode,
+  LongRequest,
   Method,
   Ports,
   requests,
@@ -37,6 +41,7 @@ import {
 import { SECTION, sandboxSettings } from './settings';
 import { ClientPhase } from './states';
 import { SandboxStatuses } from './statuses';
+import { buildOffer } from './templates';
 import { consentItems } from './trust';
 
 export interface ServerHooks {
@@ -46,6 +51,15 @@ export interface ServerHooks {
   consent(workspace: string, items: ConsentItem[]): Promise<string[] | undefined>;
   /** What the user picked for a folder in Berth's own UI, which then counts as their setting. */
   chosen(scope: vscode.Uri): Readonly<Record<string, unknown>>;
+  /** Shows a request's error that offers to build a template for `agents` (templates.ts) and builds
+   * it if the user asks; true when it was built (the request is then sent again). */
+  offerBuild(message: string, agents: string[], workspace: string | undefined): Promise<boolean>;
+}
+
+/** What a failed request may still lead to, each once: consent asked, a template built. */
+interface Retries {
+  consent: boolean;
+  build: boolean;
 }
 
 export class BerthServer implements vscode.Disposable {
@@ -242,44 +256,73 @@ export class BerthServer implements vscode.Disposable {
   }
 
   /** The transport of `api`: a failure is shown to the user and answers undefined. */
-  private async send<T>(method: Method, params: object): Promise<T | undefined> {
+  private async send<T>(method: Method, params: object, long?: LongRequest): Promise<T | undefined> {
+    return this.attempt<T>(method, params, long, { consent: true, build: true });
+  }
+
+  /**
+   * One try of a request. A refusal that the user can lift is offered to them, and the request sent
+   * again: `needsConsent` (the exact values shown; again with the ids they allowed), and a
+   * `templateProblem` that offers a build (again once it is built: the run then finds the new
+   * template). Any other failure is shown.
+   */
+  private async attempt<T>(method: Method, params: object, long: LongRequest | undefined, may: Retries): Promise<T | undefined> {
     const client = await this.ready();
     if (!client) {
-      // The server went away after the command's guard (ensureRunning) let it through.
+      // The server went away after the command's guard (ensureRunning) let it through, or during a build.
       this.showNotRunning();
       return undefined;
     }
     try {
-      return (await client.sendRequest(method, params)) as T;
+      return await this.request<T>(client, method, params, long);
     } catch (err) {
+      if (!(err instanceof ResponseError)) {
+        this.showError(err);
+        return undefined;
+      }
       const workspace = (params as { workspace?: unknown }).workspace;
-      if (err instanceof ResponseError && err.code === ErrorCode.needsConsent && typeof workspace === 'string') {
-        return this.retryWithConsent<T>(client, method, params, workspace, err);
+      const where = typeof workspace === 'string' ? workspace : undefined;
+      if (may.consent && err.code === ErrorCode.needsConsent && where) {
+        const items = consentItems(err.data);
+        const accept = items.length ? await this.hooks.consent(where, items) : undefined;
+        if (!accept) {
+          if (!items.length) this.showError(err);
+          return undefined;
+        }
+        return this.attempt<T>(method, { ...params, accept }, long, { ...may, consent: false });
+      }
+      const agents = may.build ? buildOffer(err.data) : undefined;
+      if (agents) {
+        if (!(await this.hooks.offerBuild(err.message, agents, where))) return undefined;
+        return this.attempt<T>(method, params, long, { ...may, build: false });
       }
       this.showError(err);
       return undefined;
     }
   }
 
-  /** Shows the user the exact values; sends the request again only if they allow them. */
-  private async retryWithConsent<T>(
-    client: LanguageClient,
-    method: Method,
-    params: object,
-    workspace: string,
-    err: ResponseError<unknown>,
-  ): Promise<T | undefined> {
-    const items = consentItems(err.data);
-    const accept = items.length ? await this.hooks.consent(workspace, items) : undefined;
-    if (!accept) {
-      if (!items.length) this.showError(err);
-      return undefined;
-    }
+  /**
+   * Sends one request; its failure throws. A long one's progress is reported on a token of ours,
+   * which only this request's handler hears (vscode-languageclient shows a server's own progress in
+   * the status bar alone, so the caller shows it); its cancellation sends `$/cancelRequest`.
+   */
+  private async request<T>(client: LanguageClient, method: Method, params: object, long?: LongRequest): Promise<T> {
+    if (!long) return (await client.sendRequest(method, params)) as T;
+    const token = `berth-${randomUUID()}`;
+    const listening = long.progress
+      ? client.onProgress(WorkDoneProgress.type, token, (p) => {
+          if (p.kind !== 'end' && p.message) long.progress?.(p.message);
+        })
+      : undefined;
     try {
-      return (await client.sendRequest(method, { ...params, accept })) as T;
-    } catch (again) {
-      this.showError(again);
-      return undefined;
+      const withToken = { ...params, workDoneToken: token };
+      // No `undefined` in the token's place: vscode-jsonrpc would send the params as an array then.
+      const answer = long.cancel
+        ? client.sendRequest(method, withToken, long.cancel as vscode.CancellationToken)
+        : client.sendRequest(method, withToken);
+      return (await answer) as T;
+    } finally {
+      listening?.dispose();
     }
   }
 
@@ -294,14 +337,16 @@ export class BerthServer implements vscode.Disposable {
     }
   }
 
-  /** Requests for views, which show a failure in place: a failure throws (a ResponseError for the
-   * server's own errors) instead of being shown. Undefined when the server is not running. */
+  /** Requests whose caller shows a failure itself (a view, in place; a template build, in its own
+   * words): a failure throws (a ResponseError for the server's own errors) instead of being shown.
+   * Undefined when the server is not running. */
   async viewApi(): Promise<Requests | undefined> {
     const client = await this.ready();
-    return client && requests((method, params) => client.sendRequest(method, params));
+    return client && requests((method, params, long) => this.request(client, method, params, long));
   }
 
-  private showError(err: unknown): void {
+  /** A request's failure, as the user is told it: the server's message (written for them). */
+  showError(err: unknown): void {
     if (err instanceof ResponseError) {
       // For these codes (protocol.md) the details are only in the server's log.
       const logged: number[] = [ErrorCode.engineUnavailable, ErrorCode.engineError, ErrorCode.internal];

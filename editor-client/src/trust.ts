@@ -9,6 +9,7 @@ import type { ConsentItem } from './protocol';
 export const SANDBOX_KEYS = [
   'agent',
   'template',
+  'templateSource',
   'env',
   'volumes',
   'mountDockerSocket',

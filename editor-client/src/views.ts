@@ -7,6 +7,7 @@ import type { AgentBranch, AgentStateChange, Drift, Resources, Sandbox, State, S
 import { agentIcon, agentLabel, agentTooltipLine } from './agentStates';
 import { networkLabel, policyDescription } from './network';
 import { BUSY_STATES, ClientPhase, stateCodicon, stateDescription, stateIcon, stateLabel } from './states';
+import { builtTemplateOf, builtTemplateSummary } from './templates';
 
 /** Escapes text for a Markdown tooltip (VS Code renders it as Markdown). */
 export function md(text: string): string {
@@ -143,10 +144,12 @@ export function statusTooltip(status: Status, opts: ViewOptions = {}): string {
   const parts: string[] = [title, `$(${stateCodicon(status.state)}) ${md(stateDescription(status.state))}`];
   const sb = status.sandbox;
   if (sb) {
+    // A template Berth built says what it holds: which agent versions, on what, since when.
+    const built = builtTemplateOf(sb);
     const rows = [
       `Id: ${code(sb.id)}`,
       `Name: ${code(sb.name)}`,
-      `Template: ${code(sb.template)}`,
+      built ? `Template ${code(sb.template)}: ${md(builtTemplateSummary(built))}` : `Template: ${code(sb.template)}`,
       `Agent: ${code(sb.agent)}`,
       `Engine state: ${code(sb.status)}`,
       `Created: ${md(fmt(sb.createdAt))}`,

@@ -35,11 +35,38 @@ const TEMPLATE = 'berth-test/claude:1';
  * its welcome screen, says it cannot reach Anthropic's services, and exits 1 within seconds. */
 const REAL_TEMPLATE = 'berth-test/agents:1';
 const T = { timeout: 240_000 };
+/** The template Berth builds for the shell agent in the last step. Removed before (an earlier run's)
+ * and after, its layers kept (as the server keeps those of a build it drops), so the next run builds
+ * it again from the engine's cache. */
+const SHELL_TEMPLATE = 'berth.local/template:shell';
+/** A cold build (Debian's base made with debootstrap, then apt) takes minutes. */
+const BUILD_WAIT = 600_000;
 /** The agent branches made from the palette: each branch with the agent that works on it. */
 const AGENT_BRANCHES = [
   ['agent-one', 'claude'],
   ['agent-two', 'gemini'],
 ];
+
+/** Removes the template Berth built for shell, keeping its layers; nothing when there is none. */
+async function dropShellTemplate() {
+  if (!(await docker('image', 'ls', '-q', SHELL_TEMPLATE).catch(() => ''))) return;
+  await docker('image', 'rm', '--no-prune', SHELL_TEMPLATE).catch((e) => log(`docker image rm ${SHELL_TEMPLATE}: ${e.message}`));
+  log(`removed ${SHELL_TEMPLATE}`);
+}
+
+/** The templates Berth built on the engine that hold `agent` (by their labels), as repo:tag. Untagged
+ * ones (a build's layers kept for the next) are none: the server only takes tagged ones. */
+async function builtTemplatesHolding(agent) {
+  const tags = (await docker('image', 'ls', '--filter', 'label=dev.berth.template.agents', '--format', '{{.Repository}}:{{.Tag}}'))
+    .split('\n')
+    .filter((tag) => tag && !tag.includes('<none>'));
+  const out = [];
+  for (const tag of tags) {
+    const agents = await docker('image', 'inspect', '-f', '{{index .Config.Labels "dev.berth.template.agents"}}', tag);
+    if (agents.split(',').includes(agent)) out.push(tag);
+  }
+  return out;
+}
 
 /** `locator` once it shows, within the time a click needs to open something. */
 function waitFor(locator) {
@@ -91,6 +118,7 @@ describe('Berth in VS Code', { concurrency: false }, () => {
   let ws3;
   let ws5;
   let ws6;
+  let ws7;
   let repo;
   let win;
   let win2;
@@ -98,6 +126,7 @@ describe('Berth in VS Code', { concurrency: false }, () => {
   let win4;
   let win5;
   let win6;
+  let win7;
   /** The worktree of each agent branch, by branch. */
   const worktreeOf = {};
   /** The URL of the port forwarded in the ports step. */
@@ -116,9 +145,12 @@ describe('Berth in VS Code', { concurrency: false }, () => {
     // Agent sessions: the fake agent (which waits for input) in echo, the real Claude Code in foxtrot.
     ws5 = makeWorkspace('echo', {});
     ws6 = makeWorkspace('foxtrot', {});
-    made.push(ws1, ws2, ws3, repo, ws5, ws6);
+    // Templates Berth builds: the shell agent, whose template (Docker's) cannot be pulled offline.
+    ws7 = makeWorkspace('golf', { 'berth.agent': 'shell' });
+    made.push(ws1, ws2, ws3, repo, ws5, ws6, ws7);
     // Leftovers of an earlier, interrupted run of these same paths (worktrees' sandboxes included).
     await cleanup([...made, ...(await worktreeWorkspaces())]);
+    await dropShellTemplate();
     await editor.start();
   }, T);
 
@@ -126,14 +158,15 @@ describe('Berth in VS Code', { concurrency: false }, () => {
     if (failed) log(`Berth output:\n${berthLog()}`);
     await editor.stop();
     await cleanup([...made, ...(await worktreeWorkspaces())]);
+    await dropShellTemplate();
     for (const w of await worktrees(repo).catch(() => [])) {
       await git(repo, 'worktree', 'remove', '--force', w.path).catch((e) => log(`git worktree remove ${w.path}: ${e.message}`));
       log(`removed worktree ${w.path}`);
     }
   }, T);
 
-  const step = (name, fn) =>
-    test(name, T, async (t) => {
+  const step = (name, fn, timeout = T.timeout) =>
+    test(name, { timeout }, async (t) => {
       if (failed) {
         t.skip('an earlier step failed');
         return;
@@ -142,7 +175,7 @@ describe('Berth in VS Code', { concurrency: false }, () => {
         await fn();
       } catch (err) {
         failed = true;
-        const shown = win6 ?? win5 ?? win4 ?? win3 ?? win2 ?? win;
+        const shown = win7 ?? win6 ?? win5 ?? win4 ?? win3 ?? win2 ?? win;
         if (shown) await shown.screenshot(`failed-${name.replace(/\W+/g, '-')}`).catch(() => undefined);
         throw err;
       }
@@ -335,10 +368,11 @@ describe('Berth in VS Code', { concurrency: false }, () => {
     const input = page.locator('.quick-input-widget input');
     await input.waitFor({ state: 'visible' });
     await input.fill('>Berth: ');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Berth: Run Agent' }).first().waitFor();
+    // Alphabetical after the recently used: Run Agent may be below the rows drawn, looked for below.
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Berth: ' }).first().waitFor();
     await win2.screenshot('11-palette');
     // More commands than the list shows at once: each is looked for by its own title.
-    for (const title of ['Run Agent', 'Start Sandbox', 'Stop Sandbox', 'Recreate Sandbox', 'Remove All Sandboxes', 'Edit Network Rules…', 'Run Agent on New Branch…', 'Forward a Port…', 'Stop Forwarding a Port…']) {
+    for (const title of ['Run Agent', 'Start Sandbox', 'Stop Sandbox', 'Recreate Sandbox', 'Remove All Sandboxes', 'Edit Network Rules…', 'Run Agent on New Branch…', 'Forward a Port…', 'Stop Forwarding a Port…', 'Build Template…', 'Update Templates']) {
       await input.fill(`>Berth: ${title}`);
       await page.locator('.quick-input-list .monaco-list-row', { hasText: `Berth: ${title}` }).first().waitFor();
     }
@@ -662,4 +696,62 @@ describe('Berth in VS Code', { concurrency: false }, () => {
     assert.equal(await page.locator('.tab', { hasText: /Berth: claude-\d+ \(foxtrot\)/ }).count(), 1);
     await win6.screenshot('29-show-output');
   });
+
+  step('an agent whose template cannot be pulled: Build Template builds one, showing its steps, and the run goes on from it', async () => {
+    // Offline: Docker's template for shell cannot be pulled, and no template Berth built holds shell
+    // (a run would take that one instead and fail nothing).
+    assert.equal(await docker('image', 'ls', '-q', 'docker/sandbox-templates:shell'), '', 'Docker\'s shell template is not on the engine');
+    assert.deepEqual(await builtTemplatesHolding('shell'), [], 'no template Berth built holds shell');
+    writeUserSettings({});
+    win7 = await editor.open(ws7);
+    const page = win7.page;
+    await win7.statusBar(/Berth: absent$/);
+    await win7.command('Berth: Run Agent');
+    // berth.agent is the folder's own setting: an agent other than the user's is asked about first.
+    const box = await win7.dialogBox(/settings inside "golf" ask for access/);
+    assert.match(await box.textContent(), /berth\.agent: shell/);
+    await win7.click(box, 'Allow');
+    const offer = await win7.toast(/docker\/sandbox-templates:shell[\s\S]*could not be pulled[\s\S]*Berth can build a template for shell itself/);
+    assert.deepEqual(await containers(ws7), [], 'nothing was created');
+    await win7.screenshot('30-build-template-offered');
+    // Every text the notifications show from now on: the build's steps may pass quicker than a poll.
+    await page.evaluate(() => {
+      window.berthToastTexts = [];
+      new MutationObserver(() => {
+        for (const t of document.querySelectorAll('.notification-toast .notification-list-item-message')) {
+          const text = t.textContent ?? '';
+          if (window.berthToastTexts.at(-1) !== text) window.berthToastTexts.push(text);
+        }
+      }).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
+    await offer.locator('.monaco-button', { hasText: /^Build Template$/ }).first().click();
+    // The build shows its steps in a notification of its own (which has Cancel).
+    const building = await win7.toast(/Berth: building a template for shell/);
+    assert.equal(await building.locator('.monaco-button', { hasText: 'Cancel' }).count(), 1, 'the build can be cancelled');
+    await win7.screenshot('31-building-template');
+    await win7.toast(/Berth: built berth\.local\/template:shell: shell\./, BUILD_WAIT);
+    const shown = await page.evaluate(() => window.berthToastTexts);
+    log(`the build's notification said: ${shown.filter((t) => t.includes('building a template')).join(' | ')}`);
+    assert.ok(
+      shown.some((t) => /^Berth: building a template for shell: \[\d+\/\d+\] /.test(t)),
+      'the notification shows the steps the server reports',
+    );
+    // The same run is sent again (with the consent given): the sandbox is made from the new
+    // template, and the shell opens in its tab.
+    await win7.statusBar(/Berth: running$/);
+    await page.locator('.tab', { hasText: /Berth: shell(-1)? \(golf\)/ }).first().waitFor();
+    const list = await containers(ws7);
+    assert.equal(list.length, 1);
+    assert.equal(list[0].state, 'running');
+    assert.equal(await docker('inspect', '-f', '{{.Config.Image}}', list[0].id), SHELL_TEMPLATE);
+    assert.equal(await docker('inspect', '-f', '{{index .Config.Labels "dev.berth.template"}}', list[0].id), SHELL_TEMPLATE);
+    await win7.screenshot('32-running-from-built-template');
+    // The status bar's tooltip says what the template holds, when and on what it was built.
+    const item = await win7.statusBar(/Berth: running$/);
+    await item.hover();
+    const hover = page.locator('.monaco-hover, .workbench-hover', { hasText: `Template ${SHELL_TEMPLATE}` }).first();
+    await hover.waitFor();
+    assert.match(await hover.textContent(), /Template berth\.local\/template:shell: shell, built \d{4}-\d{2}-\d{2} on \S+/);
+    await win7.screenshot('33-built-template-tooltip');
+  }, BUILD_WAIT + 240_000);
 });

@@ -54,6 +54,9 @@ test('each request sends its method and exactly its params', async () => {
   await api.sessions({ ids: ['abcdef012345'] });
   await api.attachSession({ ids: ['abcdef012345'], session: 'claude-1', framed: true });
   await api.stopSession({ workspace: '/w', session: 'claude-2' });
+  await api.buildTemplate({ agents: ['claude'], hostCertificates: false });
+  await api.templates();
+  await api.updateTemplates({});
   assert.deepEqual(sent, [
     ['sandbox/run', { workspace: '/w', agentArgs: ['-c'] }],
     ['sandbox/recreate', { workspace: '/w' }],
@@ -77,5 +80,25 @@ test('each request sends its method and exactly its params', async () => {
     ['sandbox/sessions', { ids: ['abcdef012345'] }],
     ['sandbox/attachSession', { ids: ['abcdef012345'], session: 'claude-1', framed: true }],
     ['sandbox/stopSession', { workspace: '/w', session: 'claude-2' }],
+    ['sandbox/buildTemplate', { agents: ['claude'], hostCertificates: false }],
+    ['sandbox/templates', {}],
+    ['sandbox/updateTemplates', {}],
+  ]);
+});
+
+test('a long request hands its progress and cancellation to the transport, beside its params', async () => {
+  const sent = [];
+  const api = pr.requests(async (method, params, long) => {
+    sent.push([method, params, long]);
+    return undefined;
+  });
+  const long = { progress: () => undefined, cancel: { isCancellationRequested: false, onCancellationRequested: () => ({ dispose() {} }) } };
+  await api.buildTemplate({ agents: ['shell'] }, long);
+  await api.updateTemplates({ hostCertificates: true }, long);
+  await api.run({ workspace: '/w' });
+  assert.deepEqual(sent, [
+    ['sandbox/buildTemplate', { agents: ['shell'] }, long],
+    ['sandbox/updateTemplates', { hostCertificates: true }, long],
+    ['sandbox/run', { workspace: '/w' }, undefined],
   ]);
 });
