@@ -28,6 +28,7 @@ from berth.engine.connection import call, image_or_none, pull, translated
 from berth.engine.sessions import engine_arch
 from berth.engine.templates import Progress, ensure_image
 from berth.errors import BadInput, EngineError, NotFound, TemplateProblem
+from berth.sessions import plain_text
 
 if TYPE_CHECKING:
     import docker
@@ -424,7 +425,7 @@ def _check(api: docker.APIClient, image_id: str, chosen: list[AgentRecipe],
     try:
         call(what, api.start, probe)
         code = call(what, api.wait, probe, timeout=_CHECK_SECONDS * len(binaries) + 30)
-        out = _ANSI.sub("", call(what, api.logs, probe).decode("utf-8", "replace")).strip()
+        out = plain_text(call(what, api.logs, probe).decode("utf-8", "replace")).strip()
     finally:
         call(what, api.remove_container, probe, force=True)
     if code.get("StatusCode") != 0:
@@ -453,14 +454,13 @@ def _failed(the_plan: plan.Plan, names: list[str], step_no: int, error: str,
         f"{output}{hint}\nNothing was tagged.", step=step, value=the_plan.tag)
 
 
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f]")
 # Lines that say what went wrong, in apt's, npm's, curl's and Berth's own words.
 _TELLING = re.compile(r"^(E:|W:|Err:|npm (error|ERR!)|curl: |berth: |sha512sum: |.*\bFAILED\b)")
 
 
 def _telling(tail: list[str]) -> list[str]:
     """What a failed step printed that says why: its error lines (at most 10), else its last 8."""
-    clean = [text[:300] for line in tail if (text := _ANSI.sub("", line).strip())]
+    clean = [text[:300] for line in tail if (text := plain_text(line).strip())]
     # apt says why on the line after its `Err:` line.
     picked = list(dict.fromkeys(line for i, line in enumerate(clean) if _TELLING.match(line)
                                 or (i and clean[i - 1].startswith("Err:"))))
