@@ -25,6 +25,7 @@ from typing import Any
 
 import attention
 import branches
+import engines
 import network
 import ports
 import propagation
@@ -48,6 +49,7 @@ PHASES = {
     "attention": attention.attention,
     "sessions": sessions.sessions,
     "templates": templates.templates,
+    "engines": engines.engines,
 }
 
 

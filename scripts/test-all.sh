@@ -23,6 +23,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }
 fi
 
+# Other engines for tests/engines: OpenSSH, Podman, rootless Docker's parts.
+bash scripts/engine-deps.sh
+
 say "ruff"
 .venv/bin/ruff check
 
@@ -37,10 +40,10 @@ bash tests/images/real/build.sh
 say "  real agent template ready in $(( $(date +%s) - t0 )) s"
 
 # pytest exits 5 when it collected nothing: with `set -e` that fails the run, as it must.
-say "Python tests (unit, engine, server, CLI, real agents, network, git, Neovim and Emacs clients, reliability)"
+say "Python tests (unit, engine, server, CLI, real agents, network, git, Neovim and Emacs clients, other engines, reliability)"
 .venv/bin/pytest -p no:cacheprovider -q -m "not engine_restart" \
   tests/unit tests/engine tests/server tests/cli tests/agents tests/network tests/git tests/editors \
-  tests/reliability
+  tests/engines tests/reliability
 
 say "Engine-restart tests (they stop and restart dockerd, so they run last and alone)"
 .venv/bin/pytest -p no:cacheprovider -q -m engine_restart tests/reliability

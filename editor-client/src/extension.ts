@@ -9,6 +9,7 @@ import { AgentSessions } from './agentSessions';
 import { BranchActions } from './branchActions';
 import { BranchesView } from './branchesView';
 import { Commands } from './commands';
+import { EngineWatch } from './engineInfo';
 import { ReadOnlyDocuments } from './documents';
 import { RecreateOffers } from './drift';
 import { NetworkRules } from './networkRules';
@@ -40,7 +41,9 @@ export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
   const agentBranches = new AgentBranches(berth, folders);
   const sessions = new AgentSessions(berth, folders, agentBranches, ctx.globalState);
   const agents = new AgentAttention(folders, (id) => sessions.terminals.liveOf(id)?.terminal);
-  const statusBar = new SandboxStatusBar(folders, statuses, berth, agents);
+  // Before the status bar, which shows its line; it asks once the server runs.
+  const engine = new EngineWatch(berth);
+  const statusBar = new SandboxStatusBar(folders, statuses, berth, agents, engine);
   const ports = new PortForwards(berth, folders);
   const sandboxes = new SandboxesView(berth, statuses, agentBranches, ports, agents, sessions);
   const branchesView = new BranchesView(agentBranches, folders, statuses);
@@ -69,6 +72,7 @@ export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
 
   ctx.subscriptions.push(
     berth,
+    engine,
     statusBar,
     sandboxes,
     branchesView,

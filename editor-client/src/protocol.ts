@@ -333,6 +333,37 @@ export interface SessionAttach {
   argv: string[];
 }
 
+/** Where the server found the engine's address, as the docker CLI looks: `DOCKER_HOST`, else
+ * `DOCKER_CONTEXT`, else the current context of Docker's config file, else the default socket. */
+export type EngineSource = 'DOCKER_HOST' | 'DOCKER_CONTEXT' | 'config' | 'default';
+
+/** What `sandbox/engine` answers: which Docker engine the server uses and, when it answers, what it
+ * is. A configuration that names no usable engine is an `engineSetup` error instead. */
+export interface EngineInfo {
+  /** `unix:///var/run/docker.sock`, `ssh://build-box`, `tcp://10.0.0.2:2376`. */
+  host: string;
+  /** The docker context it came from; null for `DOCKER_HOST`. */
+  context: string | null;
+  source: EngineSource;
+  /** For people: `unix:///var/run/docker.sock (the default)`, `ssh://build-box (context build-box)`. */
+  description: string;
+  available: boolean;
+  /** (Not available) the message saying why it does not answer. */
+  problem?: string;
+  /** (Available) what answers, from its version and information. */
+  product?: 'Docker Engine' | 'Docker Desktop' | 'Podman';
+  version?: string;
+  os?: string;
+  arch?: string;
+  podman?: boolean;
+  rootless?: boolean;
+  /** It runs on the server machine's own kernel, reached by a local socket or loopback: a folder
+   * there is the same folder for it (false for Docker Desktop's VM and for another machine). */
+  sameMachine?: boolean;
+  /** The path of the engine's socket on the engine's own machine (what `mountDockerSocket` mounts). */
+  socket?: string;
+}
+
 /** JSON-RPC error codes (protocol.md, "Errors"), by their `data.kind`. */
 export const ErrorCode = {
   badInput: -32602,
@@ -342,6 +373,9 @@ export const ErrorCode = {
   conflict: -32004,
   engineError: -32005,
   needsConsent: -32006,
+  /** The user's Docker configuration names no usable engine (unknown context, bad DOCKER_HOST): like
+   * engineUnavailable, but its message says what to fix in that configuration. */
+  engineSetup: -32007,
   internal: -32603,
 } as const;
 
@@ -514,6 +548,7 @@ export const Method = {
   buildTemplate: 'sandbox/buildTemplate',
   templates: 'sandbox/templates',
   updateTemplates: 'sandbox/updateTemplates',
+  engine: 'sandbox/engine',
 } as const;
 
 export type Method = (typeof Method)[keyof typeof Method];
@@ -588,6 +623,9 @@ export interface Requests {
     params: UpdateTemplatesParams,
     long?: LongRequest,
   ): Promise<{ updated: { before: Template; after: Template }[] } | undefined>;
+  /** Which Docker engine the server uses, and what it is when it answers (`engineSetup`: the
+   * configuration names none). */
+  engine(): Promise<EngineInfo | undefined>;
 }
 
 export function requests(send: Send): Requests {
@@ -617,5 +655,6 @@ export function requests(send: Send): Requests {
     buildTemplate: (params, long) => send(Method.buildTemplate, params, long),
     templates: () => send(Method.templates, {}),
     updateTemplates: (params, long) => send(Method.updateTemplates, params, long),
+    engine: () => send(Method.engine, {}),
   };
 }

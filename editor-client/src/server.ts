@@ -348,8 +348,9 @@ export class BerthServer implements vscode.Disposable {
   /** A request's failure, as the user is told it: the server's message (written for them). */
   showError(err: unknown): void {
     if (err instanceof ResponseError) {
-      // For these codes (protocol.md) the details are only in the server's log.
-      const logged: number[] = [ErrorCode.engineUnavailable, ErrorCode.engineError, ErrorCode.internal];
+      // For these codes (protocol.md) the details are only in the server's log (for engineSetup, the
+      // message says what to fix in the Docker configuration; the output has the engine it names).
+      const logged: number[] = [ErrorCode.engineUnavailable, ErrorCode.engineSetup, ErrorCode.engineError, ErrorCode.internal];
       const buttons = logged.includes(err.code) ? ['Show Output'] : [];
       void vscode.window.showErrorMessage(err.message, ...buttons).then((b) => b && this.output.show());
       return;

@@ -1,12 +1,13 @@
 // The status bar item: the state of one folder's default sandbox (the active editor's folder), with
-// how many other sandboxes it has by name, or why the server is not running. Its text, tooltip and
-// colour come from views.ts.
+// how many other sandboxes it has by name, or why the server is not running; its tooltip ends with the
+// Docker engine the server uses (engineInfo.ts). Its text, tooltip and colour come from views.ts.
 
 import * as vscode from 'vscode';
 
 import { statusBarFolder } from './folders';
 import { localTime, statusBarView } from './views';
 import { AgentAttention } from './agentAttention';
+import { EngineWatch } from './engineInfo';
 import { BerthServer } from './server';
 import { SandboxStatuses } from './statuses';
 import { activeFile, Folder, WorkspaceFolders } from './workspaceFolders';
@@ -22,10 +23,15 @@ export class SandboxStatusBar implements vscode.Disposable {
     private readonly statuses: SandboxStatuses,
     private readonly server: BerthServer,
     private readonly agents: AgentAttention,
+    private readonly engine: EngineWatch,
   ) {
     this.item = vscode.window.createStatusBarItem('berth.status', vscode.StatusBarAlignment.Left, 50);
     this.item.name = 'Berth Sandbox';
-    this.listeners = [vscode.window.onDidChangeActiveTextEditor(() => this.render()), folders.onDidChange(() => this.render())];
+    this.listeners = [
+      vscode.window.onDidChangeActiveTextEditor(() => this.render()),
+      folders.onDidChange(() => this.render()),
+      engine.onDidChange(() => this.render()),
+    ];
     this.render();
     this.item.show();
   }
@@ -49,6 +55,7 @@ export class SandboxStatusBar implements vscode.Disposable {
       formatTime: localTime,
       others: this.statuses.allOf(folder).filter((s) => s.name),
       agent: this.agents.of(this.statuses.of(folder)?.sandbox?.id),
+      engine: this.engine.text,
     });
     this.item.text = view.text;
     this.item.tooltip = new vscode.MarkdownString(view.tooltip, true);

@@ -64,6 +64,9 @@ export interface ViewOptions {
   others?: readonly Status[];
   /** What the agent in the sandbox is doing, as its hooks last said (shown while it runs). */
   agent?: AgentStateChange;
+  /** The line about the Docker engine the server uses (engine.ts: `Engine: … — Docker Engine 27.3.1`),
+   * which ends the status bar's tooltip. */
+  engine?: string;
 }
 
 /** The folder's sandboxes beside its default one that exist, by name. */
@@ -108,7 +111,7 @@ export function statusBarView(status: Status | undefined, phase: ClientPhase, op
   if (!status) {
     return {
       text: `$(sync~spin) Berth${where}`,
-      tooltip: '**Berth**\n\nConnecting to the Berth server…',
+      tooltip: withEngine('**Berth**\n\nConnecting to the Berth server…', opts),
       background: undefined,
       accessibility: 'Berth: connecting',
     };
@@ -182,7 +185,12 @@ export function statusTooltip(status: Status, opts: ViewOptions = {}): string {
     );
   }
   parts.push('_Click for actions._');
-  return parts.join('\n\n');
+  return withEngine(parts.join('\n\n'), opts);
+}
+
+/** A tooltip with the line about the engine last, when there is one. */
+function withEngine(tooltip: string, opts: ViewOptions): string {
+  return opts.engine ? `${tooltip}\n\n${md(opts.engine)}` : tooltip;
 }
 
 /** A published port as `docker ps` shows one: `127.0.0.1:8080 → 3000`. */

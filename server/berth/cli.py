@@ -27,7 +27,13 @@ from berth.console import table as _table
 from berth.engine import Engine
 from berth.engine.egress import policy_info
 from berth.engine.ports import parse_forward
-from berth.errors import BadInput, BerthError, NotFound, TemplateProblem
+from berth.errors import (
+    BadInput,
+    BerthError,
+    EngineSetup,
+    NotFound,
+    TemplateProblem,
+)
 from berth.models import RunResult, Sandbox, iso_time
 from berth.network.rules import POLICIES, Policy, parse_patterns
 from berth.selection import IDS, WORKSPACE, Selection
@@ -362,6 +368,9 @@ def _exec(argv: list[str], sandbox: Sandbox) -> NoReturn:
 
 def cmd_ls(args: argparse.Namespace, engine: Engine) -> int:
     sandboxes = engine.list()
+    if not args.quiet:
+        # Which engine these are on, for the person reading; not in the table a script parses.
+        print(f"Engine: {engine.endpoint.describe()}", file=sys.stderr)
     if args.workspace:
         workspace = _workspace(args.workspace)
         sandboxes = [s for s in sandboxes if s.workspace == workspace]
@@ -640,7 +649,23 @@ def describe_policy(name: str, policy: Policy, socket: bool) -> str:
 
 
 def cmd_version(args: argparse.Namespace, engine: Engine) -> int:
+    """Berth's version, then the engine's state, for information: a missing or unreachable engine
+    is said, not an error (a script checking the install gets 0)."""
     print(f"berth version {__version__}")
+    try:
+        info = engine.engine_info()
+    except EngineSetup as exc:
+        print(f"engine: none usable: {exc.message}")
+        return 0
+    print(f"engine: {info['description']}")
+    if not info["available"]:
+        print(f"  not answering: {info['problem']}")
+        return 0
+    rootless = ", rootless" if info["rootless"] else ""
+    print(f"  {info['product']} {info['version']} ({info['os']}, {info['arch']}{rootless})")
+    where = "this machine" if info["sameMachine"] else "another machine or a VM"
+    socket = info["socket"] or "not known (reached over tcp)"
+    print(f"  runs on {where}; its socket there: {socket}")
     return 0
 
 

@@ -99,7 +99,43 @@ home=$(awk -F: -v u="$u" '$1==u || $3==u {print $6; exit}' /etc/passwd 2>/dev/nu
 # Give the agent user the uid/gid that owns the workspace, as dev containers do, so that it can write
 # the workspace and what it writes belongs to the host user. Only a named user, never onto root or onto
 # a uid another user of the template already has.
-if [ -n "$u" ] && [ "$u" != root ] && [ "$wuid" != 0 ] && grep -q "^$u:" /etc/passwd; then
+# The workspace's owner as the engine's machine has it, seen from in here: on a rootful engine the
+# owner's own uid (this machine's, or the engine machine's for a remote engine, which is the one that
+# counts); 0 where the engine says root in the sandbox is the user on the host (rootless Docker or
+# Podman, Docker Desktop: $BERTH_ROOT_IS_USER). There the agent user gets uid 0, which is what makes
+# its files the user's. (Podman's keep-id would keep the user's uid, but it adds a passwd entry of its
+# own for that uid, which the template's agent user then cannot take.)
+seen=$(stat -c %u . 2>/dev/null || true); seeng=$(stat -c %g . 2>/dev/null || true)
+# Nothing below writes relative to the workspace, and no edit of /etc follows a link in the template.
+cd / || exit 1
+etc_links=""; if [ -L /etc/passwd ] || [ -L /etc/group ]; then etc_links=1; fi
+rootless=""; keep_uid=""
+if [ -n "$seen" ] && [ "$seen" != "$wuid" ]; then
+  if [ "$seen" = 0 ] && [ "${BERTH_ROOT_IS_USER:-}" = 1 ]; then
+    rootless=1
+  elif [ "$seen" = 65534 ]; then
+    warn "the Docker engine maps user ids (userns-remap): the workspace is owned by no user inside the sandbox (uid $seen), so the agent may not be able to write it; use a rootful engine without userns-remap, rootless Docker or Podman"
+  elif [ "$seen" = 0 ]; then
+    warn "the workspace belongs to root on the engine's machine, so the sandbox's non-root agent user cannot write to it; open a folder your own user owns there"
+    keep_uid=1
+  else
+    wuid=$seen; wgid=${seeng:-$seen}
+  fi
+fi
+if [ -n "$etc_links" ]; then
+  warn "the template's /etc/passwd or /etc/group is a link, which Berth does not edit, so the agent keeps the template's uid and groups"
+  u_editable=""
+else
+  u_editable=1
+fi
+if [ -n "$u_editable" ] && [ -n "$rootless" ] && [ -n "$u" ] && [ "$u" != root ] && grep -q "^$u:" /etc/passwd; then
+  cur=$(id -u "$u" 2>/dev/null)
+  if [ -n "$cur" ] && [ "$cur" != 0 ]; then
+    awk -F: -v OFS=: -v u="$u" '$1==u{$3=0;$4=0}1' /etc/passwd > /etc/passwd.berth \
+      && cat /etc/passwd.berth > /etc/passwd; rm -f /etc/passwd.berth
+    [ "$home" != / ] && [ -d "$home" ] && chown_tree "$home" 0 0 -user "$cur"
+  fi
+elif [ -n "$u_editable" ] && [ -z "$keep_uid" ] && [ -n "$u" ] && [ "$u" != root ] && [ "$wuid" != 0 ] && grep -q "^$u:" /etc/passwd; then
   cur=$(id -u "$u" 2>/dev/null)
   if [ -n "$cur" ] && [ "$cur" != "$wuid" ]; then
     if awk -F: -v id="$wuid" '$3==id{f=1} END{exit !f}' /etc/passwd; then
@@ -122,11 +158,25 @@ case "$u" in
   *[!0-9]*|"") ;;
   *) [ "$u" = "$wuid" ] || warn "the template's USER is a bare uid ($u), which Berth cannot give the workspace owner's uid $wuid, so the agent may not be able to write the workspace; use a template whose USER is a named user" ;;
 esac
-# A rootless engine (or userns-remap) shows the workspace with another owner inside the sandbox than
-# on the host; the uid given to the agent above is then the wrong one.
-seen=$(stat -c %u . 2>/dev/null || true)
-if [ -n "$seen" ] && [ "$seen" != "$wuid" ]; then
-  warn "the Docker engine maps user ids (rootless, or userns-remap): the workspace is owned by uid $seen inside the sandbox, not $wuid as on this machine, so the agent may not be able to write it; use a rootful engine for now"
+# The engine's socket (mountDockerSocket): the agent joins the group that owns it, whatever its id on
+# the engine's machine, so that the socket the user chose to hand over works for it.
+sock=/var/run/docker.sock
+if [ -n "$u_editable" ] && [ -S "$sock" ] && [ -n "$u" ] && [ "$u" != root ] && grep -q "^$u:" /etc/passwd \
+    && [ "$(id -u "$u" 2>/dev/null)" != 0 ]; then
+  sg=$(stat -c %g "$sock" 2>/dev/null || true); sm=$(stat -c %a "$sock" 2>/dev/null || echo 0)
+  if [ $(( (0$sm >> 3) & 6 )) != 6 ]; then
+    warn "the engine's socket lets only its owner in (mode $sm), so the agent ($u) can use it only through sudo, where the template has it; an engine started by systemd (docker.socket, podman.socket) gives its group access"
+  fi
+  if [ -n "$sg" ]; then
+    gname=$(awk -F: -v id="$sg" '$3==id{print $1; exit}' /etc/group)
+    if [ -z "$gname" ]; then
+      gname=docker-host
+      awk -F: -v g="$gname" '$1==g{f=1} END{exit !f}' /etc/group && gname=berth-docker
+      echo "$gname:x:$sg:" >> /etc/group
+    fi
+    awk -F: -v OFS=: -v g="$gname" -v u="$u" '$1==g{ if ($4=="") $4=u; else if (index("," $4 ",", "," u ",")==0) $4=$4 "," u }1' \
+      /etc/group > /etc/group.berth && cat /etc/group.berth > /etc/group; rm -f /etc/group.berth
+  fi
 fi
 owner="$(id -u "$u" 2>/dev/null || echo 0):$(id -g "$u" 2>/dev/null || echo 0)"
 # $2, a folder under $1 (the home, the volume), made part by part with the agent user's ownership;

@@ -39,6 +39,16 @@ class EngineUnavailable(BerthError):
     exit_status = 4
 
 
+class EngineSetup(EngineUnavailable):
+    """The engine cannot even be addressed: a DOCKER_HOST docker cannot parse, a context that does
+    not exist, TLS files missing. Like EngineUnavailable, no sandbox can be reached, but the fix is
+    in the user's Docker configuration, which the message names."""
+
+    kind = "engineSetup"
+    code = -32007
+    exit_status = 9
+
+
 class TemplateProblem(BerthError):
     kind = "templateProblem"
     code = -32003
@@ -73,4 +83,5 @@ ERROR_KINDS: tuple[type[BerthError], ...] = (
     Conflict,
     EngineError,
     NeedsConsent,
+    EngineSetup,
 )

@@ -23,7 +23,7 @@ from typing import Any
 
 from berth.config import ConfigRequest, SandboxConfig, env_map, split_port
 from berth.container_setup import DOCKER_SOCKET
-from berth.errors import NeedsConsent
+from berth.errors import EngineSetup, NeedsConsent
 
 log = logging.getLogger(__name__)
 
@@ -196,11 +196,24 @@ def port_note(spec: str) -> str:
 
 
 def engine_socket_paths() -> set[str]:
-    """Host paths that are the engine's socket: the default, and DOCKER_HOST's when it is local."""
+    """Paths that are the engine's socket: the default ones, the local one in use, and the one an
+    ssh:// address names on the engine's machine."""
+    from berth.engine.endpoint import resolve  # the engine package imports this module
+
     paths = {DOCKER_SOCKET, "/run/docker.sock"}
-    host = os.environ.get("DOCKER_HOST", "")
-    if host.startswith("unix://"):
-        paths.add(host[len("unix://"):])
+    try:
+        endpoint = resolve()
+    except EngineSetup:
+        endpoint = None
+    if endpoint is not None and endpoint.socket_path:
+        paths.add(endpoint.socket_path)
+    if endpoint is not None and endpoint.scheme == "ssh":
+        # ssh://HOST/PATH: the engine's socket on that machine, where a volume's path is read.
+        from urllib.parse import urlsplit
+
+        remote = urlsplit(endpoint.host).path
+        if remote and remote != "/":
+            paths.add(remote)
     return {os.path.realpath(p) for p in paths} | paths
 
 

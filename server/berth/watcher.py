@@ -19,6 +19,8 @@ from typing import Any
 
 from berth import labels
 from berth.engine.connection import connect, engine_timeout, events
+from berth.engine.endpoint import Endpoint, resolve
+from berth.errors import EngineSetup
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,11 @@ log = logging.getLogger(__name__)
 STATE_EVENTS = ["create", "start", "restart", "die", "kill", "stop", "pause", "unpause", "oom",
                 "destroy", "rename", "update"]
 FILTERS = {"type": ["container"], "event": STATE_EVENTS, "label": [f"{labels.MARKER}=true"]}
+# Podman's compatible API names its events as Docker does in what it sends (`die`), but filters by
+# its own names (`died`), and says `remove` for `destroy`: there the stream is filtered by label
+# only, and by action here.
+PODMAN_FILTERS = {k: v for k, v in FILTERS.items() if k != "event"}
+_ACTIONS = frozenset([*STATE_EVENTS, "remove"])
 
 # The longest a stream may stay silent before the engine is checked and the stream re-opened: a
 # quiet engine sends nothing, so silence alone cannot tell a quiet engine from a dead link.
@@ -70,13 +77,15 @@ class EventWatcher:
         import urllib3.exceptions
 
         client = None
+        endpoint = None
         while not self._stop.is_set():
             try:
                 if client is None:
+                    endpoint = resolve()
                     client = connect(timeout=self._silence)  # asks the engine its API version
                 # Resubscribe before announcing availability, so no change slips between the two.
-                stream = events(client, since=self._cursor.since(), filters=FILTERS,
-                                timeout=self._silence)
+                stream = events(client, since=self._cursor.since(), filters=_filters(client),
+                                timeout=_stream_silence(endpoint, self._silence))
                 self._stream = stream
                 self._set_available(True)
                 for event in stream:
@@ -84,6 +93,8 @@ class EventWatcher:
                         return
                     if not self._cursor.is_new(event):
                         continue  # replayed after a reconnect: already handled
+                    if (event.get("Action") or event.get("status")) not in _ACTIONS:
+                        continue  # exec_*, cleanup, ...: nothing a status shows
                     attrs = (event.get("Actor") or {}).get("Attributes") or {}
                     workspace = attrs.get(labels.WORKSPACE)
                     if workspace:
@@ -101,7 +112,7 @@ class EventWatcher:
                 if self._stop.is_set():
                     return
                 log.info("Docker event stream broke (%s); reconnecting", type(exc).__name__)
-                client = None
+                client = _closed(client)
             finally:
                 stream, self._stream = self._stream, None
                 if stream is not None:
@@ -109,8 +120,12 @@ class EventWatcher:
                         stream.close()
             if self._stop.is_set():
                 return
-            client = client if client is not None and _pings(client) else _answering_client(
-                self._silence)
+            # A context switched meanwhile (Docker Desktop, colima) means another engine to follow.
+            if client is not None and (_endpoint() != endpoint or not _pings(client)):
+                client = _closed(client)
+            if client is None:
+                endpoint = _endpoint()
+                client = _answering_client(self._silence)
             if client is None:
                 self._set_available(False)
                 self._stop.wait(self._retry)
@@ -140,6 +155,23 @@ class _Cursor:
         return True
 
 
+# Over ssh a dead link is found by ssh itself (ServerAliveInterval: ~45 s), and each re-opened stream
+# is a new ssh channel and a `docker system dial-stdio` on the engine's machine: a quiet engine is
+# checked less often there.
+SSH_SILENCE = 120.0
+
+
+def _stream_silence(endpoint: Endpoint | None, silence: float) -> float:
+    return max(silence, SSH_SILENCE) if endpoint is not None and endpoint.scheme == "ssh" \
+        else silence
+
+
+def _filters(client: Any) -> dict[str, Any]:
+    from berth.engine import identity
+
+    return PODMAN_FILTERS if identity.of(client).podman else FILTERS
+
+
 def _pings(client: Any) -> bool:
     try:
         return bool(client.ping())
@@ -153,4 +185,18 @@ def _answering_client(timeout: float) -> Any:
         client = connect(timeout=timeout)
     except Exception:
         return None
-    return client if _pings(client) else None
+    return client if _pings(client) else _closed(client)
+
+
+def _closed(client: Any) -> None:
+    """Close a client being dropped: over ssh, its connections are ssh processes."""
+    if client is not None:
+        with contextlib.suppress(Exception):
+            client.close()
+
+
+def _endpoint() -> Endpoint | None:
+    try:
+        return resolve()
+    except EngineSetup:
+        return None

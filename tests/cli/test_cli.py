@@ -22,9 +22,14 @@ def berth(*args: str, cwd: str | None = None, input: str | None = None):
                           timeout=120)
 
 
-def test_version():
+def test_version_names_the_engine_and_what_it_is(docker_api):
     out = berth("version")
-    assert out.returncode == 0 and out.stdout == "berth version 0.1.0\n"
+    lines = out.stdout.splitlines()
+    assert out.returncode == 0 and lines[0] == "berth version 0.1.0", out
+    assert lines[1] == "engine: unix:///var/run/docker.sock (the default)"
+    version = docker_api.version()
+    assert f"Docker Engine {version['Version']} (" in lines[2] and version["Arch"] in lines[2]
+    assert lines[3] == "  runs on this machine; its socket there: /var/run/docker.sock"
 
 
 def test_run_detached_then_ls_inspect_stop_rm(workspace, docker_api):

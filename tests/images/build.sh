@@ -9,6 +9,8 @@ busybox=$(command -v busybox || true)
 [ -n "$busybox" ] || { echo "busybox-static is required (apt-get install busybox-static)" >&2; exit 1; }
 cp "$busybox" "$ctx/busybox"
 cp "$here/Dockerfile" "$here/fake-agent" "$ctx/"
+# Static, so that it runs on busybox alone.
+gcc -static -O2 -o "$ctx/socket-get" "$here/socket-get/socket-get.c"
 build() {
   # The legacy builder needs no BuildKit; its deprecation notice is noise, its errors are not.
   if ! docker build -q "$@" "$ctx" >"$ctx/build.log" 2>&1; then cat "$ctx/build.log" >&2; exit 1; fi

@@ -36,7 +36,7 @@ async def test_a_session_is_heard_of_listed_attached_framed_and_its_exit_said(se
     await s.wait_status(workspace, "absent")
     result = await s.request("sandbox/run", {"framed": True})
     argv = result["attach"]["argv"]
-    assert argv[2] == "-i" and "--framed" in argv
+    assert argv[argv.index("exec") + 1] == "-i" and "--framed" in argv
 
     # The editor's pseudo-terminal: framed input and output over the process's pipes.
     agent = await asyncio.create_subprocess_exec(*argv, stdin=asyncio.subprocess.PIPE,

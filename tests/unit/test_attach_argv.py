@@ -17,37 +17,46 @@ def sandbox(agent: str = "claude", user: str = "agent") -> Sandbox:
                    config=SandboxConfig(agent=agent))
 
 
+ENGINE = ["-H", "unix:///var/run/docker.sock"]
+
+
 @pytest.fixture(autouse=True)
-def no_docker_host(monkeypatch):
-    monkeypatch.delenv("DOCKER_HOST", raising=False)
+def default_engine(monkeypatch, tmp_path):
+    # The default engine, named on the command line whatever the terminal's environment says.
+    for name in ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
 
 
-def test_a_new_session_of_the_agent_with_its_default_arguments_then_the_users():
+def test_a_new_session_of_the_agent_with_its_default_arguments_then_the_users(tmp_path):
     assert attach_argv(sandbox(), HOLDER, ["-c"]) == [
-        "docker", "exec", "-it", "-e", "TERM", "-e", "COLORTERM", "-u", "agent", "-w", "/w s",
+        "docker", "--config", str(tmp_path), *ENGINE, "exec", "-it", "-e", "TERM", "-e",
+        "COLORTERM", "-u", "agent", "-w", "/w s",
         "951f5b3c2f0a", HOLDER, "new", "--agent", "claude", "--attach", "--",
         "claude", "--dangerously-skip-permissions", "-c"]
 
 
 def test_without_a_terminal_the_agent_runs_directly_without_a_tty():
     argv = attach_argv(sandbox(), HOLDER, tty=False)
-    assert argv[:3] == ["docker", "exec", "-i"] and "-it" not in argv and HOLDER not in argv
+    assert argv[3:6] == [*ENGINE, "exec"] and argv[6] == "-i"
+    assert "-it" not in argv and HOLDER not in argv
     assert argv[-2:] == ["claude", "--dangerously-skip-permissions"]
-    assert shell_argv(sandbox(), tty=False)[2] == "-i"
+    assert shell_argv(sandbox(), tty=False)[6] == "-i"
 
 
 def test_framed_clients_get_no_tty_and_the_framed_holder():
     argv = attach_argv(sandbox(), HOLDER, framed=True)
-    assert argv[2] == "-i" and argv[argv.index("--attach") + 1] == "--framed"
+    assert argv[6] == "-i" and argv[argv.index("--attach") + 1] == "--framed"
     assert session_attach_argv(sandbox(), HOLDER, "claude-2", framed=True)[-4:] == [
         HOLDER, "attach", "--framed", "claude-2"]
-    assert session_attach_argv(sandbox(), HOLDER, "claude-2")[2] == "-it"
+    assert session_attach_argv(sandbox(), HOLDER, "claude-2")[6] == "-it"
 
 
-def test_shell_runs_the_words_as_a_command_and_root_has_no_user(monkeypatch):
+def test_shell_runs_the_words_as_a_command_and_root_has_no_user(monkeypatch, tmp_path):
     monkeypatch.setenv("DOCKER_HOST", "tcp://engine:2375")
     argv = attach_argv(sandbox("shell", user=""), HOLDER, ["ls", "-l"])
-    assert argv[:5] == ["docker", "-H", "tcp://engine:2375", "exec", "-it"] and "-u" not in argv
+    assert argv[:7] == ["docker", "--config", str(tmp_path), "-H", "tcp://engine:2375", "exec",
+                        "-it"] and "-u" not in argv
     assert argv[-2:] == ["-c", "ls -l"]
     assert argv[argv.index("--") + 1:-2] == shell_argv(sandbox("shell", user=""))[-4:]
     assert agent_command(sandbox("shell", user="")) == shell_argv(sandbox("shell", user=""))[-4:]

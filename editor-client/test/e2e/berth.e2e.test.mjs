@@ -211,6 +211,9 @@ describe('Berth in VS Code', { concurrency: false }, () => {
     assert.match(text, /berth-test\/claude:1/);
     assert.match(text, /Agent: claude/);
     assert.match(text, /Created:/);
+    // The engine in use, named as `berth version` names it, ends the tooltip; it is in the output too.
+    assert.match(text, /Engine: unix:\/\/\/var\/run\/docker\.sock \(the default\) — Docker Engine \d/);
+    assert.match(berthOutput(), /Engine: unix:\/\/\/var\/run\/docker\.sock \(the default\): Docker Engine \d\S* \(/);
     await win.screenshot('03-tooltip');
     await win.page.mouse.move(700, 400);
     await win.command('View: Show Berth');

@@ -24,6 +24,7 @@ test('the error codes are those of protocol.md', () => {
   );
   assert.deepEqual({ ...pr.ErrorCode }, documented);
   assert.equal(pr.ErrorCode.needsConsent, -32006);
+  assert.equal(pr.ErrorCode.engineSetup, -32007);
 });
 
 test('each request sends its method and exactly its params', async () => {
@@ -57,6 +58,7 @@ test('each request sends its method and exactly its params', async () => {
   await api.buildTemplate({ agents: ['claude'], hostCertificates: false });
   await api.templates();
   await api.updateTemplates({});
+  await api.engine();
   assert.deepEqual(sent, [
     ['sandbox/run', { workspace: '/w', agentArgs: ['-c'] }],
     ['sandbox/recreate', { workspace: '/w' }],
@@ -83,6 +85,7 @@ test('each request sends its method and exactly its params', async () => {
     ['sandbox/buildTemplate', { agents: ['claude'], hostCertificates: false }],
     ['sandbox/templates', {}],
     ['sandbox/updateTemplates', {}],
+    ['sandbox/engine', {}],
   ]);
 });
 

@@ -4,7 +4,6 @@ and the `docker exec` argv with which a terminal starts or attaches an agent's s
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -12,6 +11,8 @@ from typing import TYPE_CHECKING
 from berth.agent_hooks import codex_launch
 from berth.agents import get_agent
 from berth.engine.connection import call, translated
+from berth.engine.endpoint import resolve
+from berth.errors import EngineSetup
 from berth.models import ExecResult, Sandbox
 
 if TYPE_CHECKING:
@@ -114,10 +115,19 @@ def shell_argv(sandbox: Sandbox, *, tty: bool = True) -> list[str]:
     return [*_exec_prefix(sandbox, tty), *_LOGIN_SHELL]
 
 
+def engine_cli_args() -> list[str]:
+    """The docker CLI's options for the engine in use; none when its configuration is broken (the
+    server's own calls then say why)."""
+    try:
+        return resolve().cli_args()
+    except EngineSetup:
+        return []
+
+
 def _exec_prefix(sandbox: Sandbox, tty: bool) -> list[str]:
-    # The docker CLI finds the engine the way Berth does, except for an explicit DOCKER_HOST.
-    host = os.environ.get("DOCKER_HOST")
-    argv = ["docker", *(["-H", host] if host else []), "exec", "-it" if tty else "-i"]
+    # The engine Berth uses, named on the command line: the terminal's environment may differ from
+    # the server's (another DOCKER_HOST or context) and must not lead to another engine.
+    argv = ["docker", *engine_cli_args(), "exec", "-it" if tty else "-i"]
     # The terminal's own TERM and COLORTERM, from the environment `docker` runs in (the editor's
     # terminal, the user's shell); left unset there, they stay unset (docker's TERM=xterm).
     argv += ["-e", "TERM", "-e", "COLORTERM"]

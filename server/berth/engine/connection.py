@@ -19,7 +19,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from berth.errors import BerthError, EngineError, EngineUnavailable, NotFound, TemplateProblem
+from berth.engine import ssh_transport
+from berth.engine.endpoint import Endpoint, resolve
+from berth.errors import (
+    BerthError,
+    EngineError,
+    EngineSetup,
+    EngineUnavailable,
+    NotFound,
+    TemplateProblem,
+)
 
 if TYPE_CHECKING:
     import docker
@@ -44,60 +53,98 @@ def engine_timeout() -> float:
     return value if 0.5 <= value <= 3600 else DEFAULT_TIMEOUT
 
 
-def docker_host() -> str | None:
-    """The engine address the docker CLI would use: DOCKER_HOST, else the current context's."""
-    host = os.environ.get("DOCKER_HOST")
-    if host:
-        return host
-    try:
-        from docker.context import ContextAPI
-
-        ctx = ContextAPI.get_current_context()
-        return ctx.Host if ctx is not None and ctx.Host else None
-    except Exception:  # a broken ~/.docker/config.json must not stop Berth: use the default socket
-        return None
-
-
 def connect(timeout: float | None = None) -> docker.APIClient:
+    """A client of the engine the configuration names, its calls bounded by `timeout`. Connecting
+    and the first call (the API version) are bounded by the engine timeout whatever `timeout` is:
+    a client for hour-long commands must not wait an hour for an engine that is not there."""
     import docker
-    from docker.utils import kwargs_from_env
 
-    kwargs: dict[str, Any] = kwargs_from_env()
-    host = docker_host()
-    if host and "base_url" not in kwargs:
-        kwargs["base_url"] = host
+    endpoint = resolve()
+    timeout = timeout or engine_timeout()
+    first = min(timeout, engine_timeout())
     try:
-        return docker.APIClient(version="auto", timeout=timeout or engine_timeout(), **kwargs)
+        if endpoint.scheme == "ssh":
+            api = ssh_transport.client(endpoint.host, first)
+        elif endpoint.tls is None:
+            api = docker.APIClient(base_url=endpoint.host, version="auto", timeout=first)
+        else:
+            # The API version is asked once the engine's CA is in place (below).
+            api = _keeping_engine_ca(docker.APIClient(base_url=endpoint.host, tls=endpoint.tls,
+                                                      version=MINIMUM_API, timeout=first))
+            api._version = api._retrieve_server_version()
     except Exception as exc:
         raise unavailable(exc) from None
+    api.timeout = timeout
+    return api
+
+
+# docker-py's lowest API version (docker.constants, not imported here: docker loads lazily).
+MINIMUM_API = "1.24"
+
+
+def _keeping_engine_ca(api: docker.APIClient) -> docker.APIClient:
+    """requests lets REQUESTS_CA_BUNDLE (or CURL_CA_BUNDLE) in the environment replace the CA a
+    session was given, for every request that names none, and docker-py names none: with either set,
+    as many systems do, an engine's own CA would be ignored and its certificate refused. The
+    engine's CA is named on each request instead; proxies from the environment still apply."""
+    from requests import Session
+
+    def merge(url: str, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
+        return Session.merge_environment_settings(
+            api, url, proxies, stream, api.verify if verify is None else verify, cert)
+
+    api.merge_environment_settings = merge  # type: ignore[method-assign]
+    return api
 
 
 class Connection:
     """An engine's clients, connected on first use: `api` for Berth's own calls, bounded by the
     engine timeout, and `command_api` for a user's own commands (`exec`), which may rightly run for
-    minutes and which the engine timeout would cut off."""
+    minutes and which the engine timeout would cut off.
+
+    The engine is found again on each use (reading the docker CLI's configuration costs far less
+    than any call): Docker Desktop, colima and Rancher Desktop switch the current context when they
+    start or stop, and a long-lived server must follow, as the docker CLI does."""
 
     def __init__(self, client: docker.APIClient | None = None, timeout: float | None = None) -> None:
-        self._client = client
-        self._command_client: docker.APIClient | None = None
+        self._api = client
+        self._command: docker.APIClient | None = None
+        self._endpoint: Endpoint | None = None
+        # A client given by the caller is used as it is.
+        self._fixed = client is not None
         self._lock = threading.Lock()
         self.timeout = timeout
 
+    def _client(self, *, command: bool) -> docker.APIClient:
+        """The client for the engine the configuration names now, connected on first use; all under
+        the lock, so that a context switch seen by one thread is the one every thread gets."""
+        with self._lock:
+            if not self._fixed:
+                endpoint = resolve()
+                if endpoint != self._endpoint:
+                    _retire(self._api, self._command)
+                    self._api = self._command = None
+                    self._endpoint = endpoint
+            if command:
+                if self._command is None:
+                    self._command = connect(COMMAND_TIMEOUT)
+                return self._command
+            if self._api is None:
+                self._api = connect(self.timeout)
+            return self._api
+
+    @property
+    def endpoint(self) -> Endpoint:
+        """The engine the configuration names now."""
+        return resolve()
+
     @property
     def api(self) -> docker.APIClient:
-        if self._client is None:
-            with self._lock:
-                if self._client is None:
-                    self._client = connect(self.timeout)
-        return self._client
+        return self._client(command=False)
 
     @property
     def command_api(self) -> docker.APIClient:
-        if self._command_client is None:
-            with self._lock:
-                if self._command_client is None:
-                    self._command_client = connect(COMMAND_TIMEOUT)
-        return self._command_client
+        return self._client(command=True)
 
     def ping(self) -> bool:
         try:
@@ -106,12 +153,38 @@ class Connection:
             return False
 
 
+# How long a client replaced after a context switch stays open: calls already on it finish there.
+_RETIRE_AFTER = 120.0
+
+
+def _retire(*clients: docker.APIClient | None) -> None:
+    for client in clients:
+        if client is not None:
+            timer = threading.Timer(_RETIRE_AFTER, client.close)
+            timer.daemon = True
+            timer.start()
+
+
 def unavailable(exc: BaseException | None = None) -> EngineUnavailable:
-    where = docker_host() or "the default socket (/var/run/docker.sock)"
+    """The engine does not answer; or, when the configuration names no usable engine, why not."""
+    try:
+        endpoint = resolve()
+    except EngineSetup as problem:
+        return problem
     detail = f" ({_first_line(exc)})" if exc else ""
+    if endpoint.scheme == "ssh" and "command not found" in detail:
+        return EngineUnavailable(
+            f"The Docker engine at {endpoint.describe()} cannot be reached: ssh logs in, but the "
+            "docker CLI is not on the PATH of a non-interactive ssh session there"
+            f"{detail}. Install it there, or put it on that PATH.", engine=endpoint.describe())
+    if endpoint.scheme == "ssh":
+        return EngineUnavailable(
+            f"The Docker engine at {endpoint.describe()} is not answering{detail}. Check that "
+            f"`ssh {endpoint.host}` logs in without a question (keys or agent, known_hosts) and that "
+            "Docker runs on that machine.", engine=endpoint.describe())
     return EngineUnavailable(
-        f"The Docker engine is not answering at {where}{detail}. "
-        "Start Docker (or dockerd) and try again.")
+        f"The Docker engine is not answering at {endpoint.describe()}{detail}. "
+        "Start Docker (or dockerd) and try again.", engine=endpoint.describe())
 
 
 @contextmanager

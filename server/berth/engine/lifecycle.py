@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
@@ -15,11 +16,17 @@ from typing import TYPE_CHECKING
 from berth import __version__, labels
 from berth.agents import get_agent, missing_binary_message
 from berth.config import SandboxConfig, split_port
-from berth.container_setup import IDLE_ENTRYPOINT
-from berth.engine import egress, lookup, ports, resources, sessions, setup, templates
-from berth.engine.connection import call, create_container, remove_container, translated
+from berth.container_setup import DOCKER_SOCKET, IDLE_ENTRYPOINT
+from berth.engine import egress, identity, lookup, ports, resources, sessions, setup, templates
+from berth.engine.connection import (
+    call,
+    create_container,
+    path_exists,
+    remove_container,
+    translated,
+)
 from berth.engine.templates import Progress
-from berth.errors import BerthError, Conflict, EngineError, NotFound, TemplateProblem
+from berth.errors import BadInput, BerthError, Conflict, EngineError, NotFound, TemplateProblem
 from berth.models import Sandbox
 from berth.network.relay import SANDBOX_ALIAS
 from berth.network.rules import OPEN
@@ -43,6 +50,14 @@ def create(api: docker.APIClient, workspace: str, config: SandboxConfig, progres
     one is used instead. A filtered sandbox takes the engine's spare network and proxy when there
     is one (`use_spare`); with `keep_spare` (a long-lived caller) a new spare is made afterwards."""
     agent = get_agent(config.agent)
+    engine = identity.of(api)
+    if config.mount_docker_socket and engine.socket is None:
+        raise BadInput(
+            f"Berth cannot know where the engine at {engine.endpoint.describe()} keeps its socket on "
+            "its machine, so mountDockerSocket cannot mount it. Reach the engine as "
+            "ssh://HOST/PATH/TO/SOCKET, or mount the socket as a volume (its path on the engine's "
+            "machine: -v /var/run/docker.sock:/var/run/docker.sock). Nothing was created.",
+            field="mountDockerSocket", value=True)
     image = templates.ensure_image(api, config.template, progress)
     name = config.name or default_sandbox_name(agent.name, workspace)
     # A filtered sandbox is created on its own network alone. Its proxy is the spare one, claimed
@@ -81,7 +96,8 @@ def create(api: docker.APIClient, workspace: str, config: SandboxConfig, progres
                                          named=name if named else None),
             ports=resources.exposed(config, publish=token is None),
             host_config=api.create_host_config(
-                mounts=[*setup.mounts(workspace, config, agent),
+                mounts=[*setup.mounts(workspace, config, agent,
+                                     engine.socket or DOCKER_SOCKET),
                         sessions.holder_mount(api, config.template)], privileged=False,
                 network_mode=egress.names(token)[1] if token else None,
                 # Raw packets are how one would try to route around the proxy.
@@ -94,6 +110,8 @@ def create(api: docker.APIClient, workspace: str, config: SandboxConfig, progres
         )
     except EngineError as exc:
         _abandon(api, own, proxy)
+        if not engine.same_machine and "bind source path does not exist" in str(exc):
+            raise _not_on_engine(engine, workspace) from None
         raise resources.engine_refusal(exc, config) from None
     except BaseException:
         _abandon(api, own, proxy)
@@ -105,6 +123,17 @@ def create(api: docker.APIClient, workspace: str, config: SandboxConfig, progres
                        "choose another name.", field="name", value=name)
     if created is None:
         return _adopt(api, workspace, name, progress, warnings, named), False
+    if not engine.same_machine:
+        try:
+            seen = _workspace_seen(api, created, workspace)
+        except BaseException:
+            remove_container(api, created, f"Removing the half-made sandbox {name}")
+            _abandon(api, own, proxy)
+            raise
+        if not seen:
+            remove_container(api, created, f"Removing the sandbox {name}, whose workspace is missing")
+            _abandon(api, own, proxy)
+            raise _not_on_engine(engine, workspace)
     try:
         claimed = spare is None or egress.claim_spare(api, spare)
     except BaseException:
@@ -148,6 +177,32 @@ def _after_spare_taken(api: docker.APIClient, proxy_image: str, keep_spare: bool
         log.warning("Could not look for orphaned network proxies: %s", exc.message)
     if keep_spare:
         egress.make_spare(api, proxy_image)
+
+
+def _workspace_seen(api: docker.APIClient, container: str, workspace: str) -> bool:
+    """Whether the engine's machine has this folder's files at its path: a file or folder of the
+    folder here (never a link: where it points is no evidence) must be there too. A folder here
+    with nothing but links cannot tell, and passes."""
+    try:
+        with os.scandir(workspace) as entries:
+            names = sorted(e.name for e in entries
+                           if not e.is_symlink() and (e.is_file() or e.is_dir()))
+    except OSError:
+        return True
+    if not names:
+        return True
+    return path_exists(api, container, os.path.join(workspace, names[0]),
+                       "Checking the workspace on the engine's machine")
+
+
+def _not_on_engine(engine: identity.EngineIdentity, workspace: str) -> BadInput:
+    return BadInput(
+        f"The Docker engine at {engine.endpoint.describe()} runs on another machine (or VM), and "
+        f"{workspace} there is not this folder: it is empty or missing on that machine. Berth "
+        "mounts the workspace at the same path, so the folder must be on the engine's machine: "
+        "open it there (VS Code Remote-SSH, or a terminal on that machine), or share it with the "
+        "engine's VM at the same path (see docs/engines.md). Nothing was created.",
+        field="workspace", value=workspace)
 
 
 def _abandon(api: docker.APIClient, token: str | None, proxy: Future[None] | None) -> None:

@@ -12,6 +12,7 @@ import dataclasses
 import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from berth import user_config
@@ -20,6 +21,7 @@ from berth.config import ConfigRequest, parse_name
 from berth.engine import (
     commands,
     egress,
+    identity,
     lifecycle,
     lookup,
     ports,
@@ -29,9 +31,10 @@ from berth.engine import (
     templates,
 )
 from berth.engine.connection import Connection
+from berth.engine.endpoint import Endpoint
 from berth.engine.setup import SOCKET_WARNING
 from berth.engine.templates import Progress
-from berth.errors import Conflict, NotFound
+from berth.errors import Conflict, EngineSetup, EngineUnavailable, NotFound
 from berth.models import ExecResult, RunResult, Sandbox, Status, out_of_memory_message
 from berth.network.rules import Policy
 from berth.selection import IDS, WORKSPACE, Selection
@@ -54,6 +57,10 @@ ROOT_WORKSPACE_WARNING = (
 Guard = Callable[[Sandbox | None, Mapping[str, str]], None]
 
 
+# Where a running sandbox's checks wait for the engine, side by side (see _run_locked).
+_CHECKS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="berth-checks")
+
+
 def _no_progress(phase: str, message: str) -> None:
     pass
 
@@ -72,12 +79,31 @@ class Engine:
     def api(self) -> docker.APIClient:
         return self._connection.api
 
+    @property
+    def endpoint(self) -> Endpoint:
+        """The engine in use, as found now (engine.endpoint)."""
+        return self._connection.endpoint
+
     def ping(self) -> bool:
         return self._connection.ping()
 
     def _workspace_lock(self, workspace: str) -> threading.Lock:
         with self._locks_lock:
             return self._workspace_locks.setdefault(workspace, threading.Lock())
+
+    # -- the engine itself ------------------------------------------------------------------------
+
+    def engine_info(self) -> dict[str, Any]:
+        """Which engine Berth uses and what it is; `available` false (with `problem`) when it does
+        not answer. A configuration that names no usable engine raises EngineSetup."""
+        endpoint = self._connection.endpoint
+        try:
+            who = identity.of(self.api)
+        except EngineSetup:
+            raise
+        except EngineUnavailable as exc:
+            return {**endpoint.to_json(), "available": False, "problem": exc.message}
+        return {**who.to_json(), "available": True}
 
     # -- finding sandboxes ----------------------------------------------------------------------
 
@@ -230,6 +256,7 @@ class Engine:
         created = False
         warnings: list[str] = []
         setup_warnings: list[str] = []  # said by the setup of a sandbox this run sets up
+        holder_found: str | None = None
         if existing is not None and recreate:
             config = request.resolve(existing.config.with_env_values(container_env))
             if "name" not in request.fields and \
@@ -250,7 +277,14 @@ class Engine:
         elif existing.status != "running":
             existing = lifecycle.start(api, existing, progress, setup_warnings)
         else:
-            existing = setup.ensure_set_up(api, existing, setup_warnings)
+            # A running sandbox's two checks (set up? its session holder there?) at once: with a
+            # remote engine, each is a round trip.
+            holder_check = (_CHECKS.submit(sessions.ensure_holder, api, existing)
+                            if tty or framed else None)
+            try:
+                existing = setup.ensure_set_up(api, existing, setup_warnings)
+            finally:
+                holder_found = holder_check.result() if holder_check is not None else None
         drift = [] if created else (drift_from or request).drift(existing.config, container_env)
         if existing.config.mount_docker_socket:
             warnings.append(SOCKET_WARNING)
@@ -259,7 +293,8 @@ class Engine:
             warnings.append(ROOT_WORKSPACE_WARNING)
         warnings += setup_warnings
         # Only a terminal (or a client hosting one) gets a session: a piped run needs no holder.
-        holder = sessions.ensure_holder(api, existing) if tty or framed else ""
+        holder = holder_found if holder_found is not None else (
+            sessions.ensure_holder(api, existing) if tty or framed else "")
         return RunResult(sandbox=existing, drift=drift,
                          attach=commands.attach_argv(existing, holder, agent_args, tty=tty,
                                                      framed=framed),

@@ -21,7 +21,7 @@ from berth.container_setup import (
     SETUP_DONE,
     SETUP_SCRIPT,
 )
-from berth.engine import egress
+from berth.engine import egress, identity
 from berth.engine.commands import run_command
 from berth.engine.connection import path_exists, translated
 from berth.errors import BadInput, NotFound, TemplateProblem
@@ -56,11 +56,26 @@ def environment(config: SandboxConfig, agent: Agent, *, filtered: bool = False) 
         host_trust.ca_bundle()  # no bundle is a bad request, before anything is created
         extra += host_trust.container_env(env + extra)
     extra += _git_identity_env()
+    # Where root in the sandbox is the user on the host (rootless Docker; Docker Desktop for Linux)
+    # the agent runs as uid 0, and Claude Code skips its permission prompts as root only when told
+    # that it runs in a sandbox, which it does.
+    extra.append("IS_SANDBOX=1")
     taken = set(config.env_names)
     return env + [item for item in extra if item.split("=", 1)[0] not in taken]
 
 
-def mounts(workspace: str, config: SandboxConfig, agent: Agent) -> list[Any]:
+def root_is_user(api: docker.APIClient) -> bool:
+    """Whether root in a sandbox is the user on the host: rootless Docker or Podman, and Docker
+    Desktop (whose file sharing writes as the user whoever writes in the sandbox; on Linux it maps
+    the user to root)."""
+    engine = identity.of(api)
+    return engine.rootless or engine.product == "Docker Desktop"
+
+
+def mounts(workspace: str, config: SandboxConfig, agent: Agent,
+           docker_socket: str = DOCKER_SOCKET) -> list[Any]:
+    """The sandbox's mounts. `docker_socket`: the engine's socket on the engine's machine, mounted
+    at the usual path inside (engine.identity finds it)."""
     from docker.types import Mount
 
     out = [Mount(target=workspace, source=workspace, type="bind", read_only=False)]
@@ -73,7 +88,7 @@ def mounts(workspace: str, config: SandboxConfig, agent: Agent) -> list[Any]:
         out.append(Mount(target=target, source=host, type="bind", read_only=mode == ["ro"]))
     if config.mount_docker_socket:
         log.warning("%s (%s)", SOCKET_WARNING, workspace)
-        out.append(Mount(target=DOCKER_SOCKET, source=DOCKER_SOCKET, type="bind"))
+        out.append(Mount(target=DOCKER_SOCKET, source=docker_socket, type="bind"))
     if config.keeps_login and agent.state:
         out.append(Mount(target=agent.credentials_mount,
                          source=_credentials_volume(agent, config, workspace), type="volume"))
@@ -127,7 +142,8 @@ def set_up(api: docker.APIClient, sandbox: Sandbox, warnings: list[str]) -> None
                                         str(owner.st_uid), str(owner.st_gid),
                                         "1" if config.host_certificates else "", sandbox.id,
                                         *agent.setup_specs()], user="0",
-                         environment={"BERTH_NOTIFY": agent_hooks.NOTIFY_SCRIPT,
+                         environment={"BERTH_ROOT_IS_USER": "1" if root_is_user(api) else "",
+                                      "BERTH_NOTIFY": agent_hooks.NOTIFY_SCRIPT,
                                       "BERTH_CLAUDE_HOOKS": agent_hooks.claude_hooks_json()})
     for line in result.stderr.splitlines():
         if line.startswith("berth-setup: warning: "):

@@ -42,6 +42,7 @@ COMMANDS = {
     "sandbox/logs": "berthServer.logs",
     "sandbox/status": "berthServer.status",
     "sandbox/agents": "berthServer.agents",
+    "sandbox/engine": "berthServer.engine",
     "sandbox/policy": "berthServer.policy",
     "sandbox/changePolicy": "berthServer.changePolicy",
     "sandbox/networkLog": "berthServer.networkLog",
@@ -99,6 +100,7 @@ class SandboxRequests:
             "sandbox/logs": self.logs,
             "sandbox/status": self.status,
             "sandbox/agents": self.agents_,
+            "sandbox/engine": self.engine_,
         }
 
     async def run(self, params: dict[str, Any], *, recreate: bool = False) -> Any:
@@ -237,6 +239,11 @@ class SandboxRequests:
         recipes = await self._workers.engine(lambda: user_config.load().recipes)
         # `recipe`: whether Berth can build a template for it (sandbox/buildTemplate).
         return [{**a.to_json(), "recipe": a.name in recipes.agents} for a in table.values()]
+
+
+    async def engine_(self, params: dict[str, Any]) -> Any:
+        only(params, ())
+        return await self._workers.engine(self._engine.engine_info)
 
 
 def text_param(params: dict[str, Any], name: str) -> str | None:
