@@ -40,6 +40,7 @@ NULLS = {
     "sandbox/logs": {"workspace": None, "name": None, "tail": None},
     "sandbox/status": {"workspace": None, "name": None},
     "sandbox/agents": {},
+    "sandbox/engine": {},
     "sandbox/policy": {"workspace": None, "name": None, "ids": None},
     # No change named: the same error, however the params are written.
     "sandbox/changePolicy": {"workspace": None, "name": None, "allow": None, "deny": None,
