@@ -82,7 +82,8 @@ class EventWatcher:
             try:
                 if client is None:
                     endpoint = resolve()
-                    client = connect(timeout=self._silence)  # asks the engine its API version
+                    # asks the engine its API version
+                    client = connect(timeout=self._silence, endpoint=endpoint)
                 # Resubscribe before announcing availability, so no change slips between the two.
                 stream = events(client, since=self._cursor.since(), filters=_filters(client),
                                 timeout=_stream_silence(endpoint, self._silence))
@@ -125,7 +126,7 @@ class EventWatcher:
                 client = _closed(client)
             if client is None:
                 endpoint = _endpoint()
-                client = _answering_client(self._silence)
+                client = _answering_client(self._silence, endpoint)
             if client is None:
                 self._set_available(False)
                 self._stop.wait(self._retry)
@@ -179,10 +180,13 @@ def _pings(client: Any) -> bool:
         return False
 
 
-def _answering_client(timeout: float) -> Any:
-    """A fresh client when the engine answers its ping; None when it does not."""
+def _answering_client(timeout: float, endpoint: Endpoint | None) -> Any:
+    """A fresh client of `endpoint` when it answers its ping; None when it does not (or when the
+    configuration names no usable engine)."""
+    if endpoint is None:
+        return None
     try:
-        client = connect(timeout=timeout)
+        client = connect(timeout=timeout, endpoint=endpoint)
     except Exception:
         return None
     return client if _pings(client) else _closed(client)

@@ -53,13 +53,14 @@ def engine_timeout() -> float:
     return value if 0.5 <= value <= 3600 else DEFAULT_TIMEOUT
 
 
-def connect(timeout: float | None = None) -> docker.APIClient:
-    """A client of the engine the configuration names, its calls bounded by `timeout`. Connecting
+def connect(timeout: float | None = None, endpoint: Endpoint | None = None) -> docker.APIClient:
+    """A client of `endpoint` (default: the engine the configuration names now), its calls bounded
+    by `timeout`. Connecting
     and the first call (the API version) are bounded by the engine timeout whatever `timeout` is:
     a client for hour-long commands must not wait an hour for an engine that is not there."""
     import docker
 
-    endpoint = resolve()
+    endpoint = endpoint or resolve()
     timeout = timeout or engine_timeout()
     first = min(timeout, engine_timeout())
     try:
@@ -131,10 +132,10 @@ class Connection:
                     self._endpoint = endpoint
             if command:
                 if self._command is None:
-                    self._command = connect(COMMAND_TIMEOUT)
+                    self._command = connect(COMMAND_TIMEOUT, self._endpoint)
                 return self._command
             if self._api is None:
-                self._api = connect(self.timeout)
+                self._api = connect(self.timeout, self._endpoint)
             return self._api
 
     @property
